@@ -1,0 +1,90 @@
+// Envelope relay tricks: address literals, %-hack, quoted local parts and bang paths in RCPT TO (and MAIL FROM).
+import type { Envelope } from "./types.js";
+import type { Finding } from "./decoders.js";
+import { excerpt } from "./decoders.js";
+import { normaliseIp } from "./ip.js";
+
+/** Recipients looked at per transaction (the SMTP layer caps RCPTs too). */
+export const MAX_ENVELOPE_RCPTS = 1000;
+
+/** One recipient taken apart: the dropbox it finally aims at, the trick used, the tested IP if the domain is one. */
+export interface UnwrappedRecipient {
+  /** Lower-cased address the test is meant to reach. */
+  dropbox: string;
+  trick: "none" | "literal" | "percent-hack" | "quoted" | "bang";
+  /** Canonical IP when the domain is an address literal or a bare IP. */
+  ip: string | null;
+}
+
+function stripAngle(a: string): string {
+  let s = a.trim();
+  if (s.startsWith("<") && s.endsWith(">")) s = s.slice(1, -1).trim();
+  // drop a source route "@a,@b:user@host"
+  if (s.startsWith("@")) {
+    const colon = s.indexOf(":");
+    if (colon > 0) s = s.slice(colon + 1);
+  }
+  return s;
+}
+
+function domainIp(domain: string): string | null {
+  const d = domain.trim();
+  if (d.startsWith("[") && d.endsWith("]")) return normaliseIp(d);
+  return /^[0-9.]+$|:/.test(d) ? normaliseIp(d) : null;
+}
+
+/** Take one envelope address apart. `"user@dropbox"@ip` -> user@dropbox; `user%dropbox@[ip]` -> user@dropbox; `dropbox!user@[ip]` -> user@dropbox. */
+export function unwrapRecipient(address: string): UnwrappedRecipient {
+  const addr = stripAngle(address).slice(0, 512);
+  let local: string;
+  let domain: string;
+  let quoted = false;
+  if (addr.startsWith('"')) {
+    const close = addr.indexOf('"', 1);
+    local = close > 0 ? addr.slice(1, close) : addr.slice(1);
+    const rest = close > 0 ? addr.slice(close + 1) : "";
+    domain = rest.startsWith("@") ? rest.slice(1) : "";
+    quoted = true;
+  } else {
+    const at = addr.lastIndexOf("@");
+    local = at >= 0 ? addr.slice(0, at) : addr;
+    domain = at >= 0 ? addr.slice(at + 1) : "";
+  }
+  const ip = domainIp(domain);
+  const lower = addr.toLowerCase();
+  if (quoted && local.includes("@")) return { dropbox: local.toLowerCase(), trick: "quoted", ip };
+  const pct = local.lastIndexOf("%");
+  if (pct > 0 && pct < local.length - 1) {
+    return { dropbox: `${local.slice(0, pct)}@${local.slice(pct + 1)}`.toLowerCase(), trick: "percent-hack", ip };
+  }
+  const bang = local.split("!");
+  if (bang.length >= 2) {
+    const user = bang[bang.length - 1] ?? "";
+    const host = bang[bang.length - 2] ?? "";
+    if (user !== "" && host !== "") return { dropbox: `${user}@${host}`.toLowerCase(), trick: "bang", ip };
+  }
+  if (ip) return { dropbox: lower, trick: "literal", ip };
+  return { dropbox: lower, trick: "none", ip: null };
+}
+
+/**
+ * Envelope decoder: every RCPT using a relay trick is evidence (strong), with the literal IP as tested IP.
+ * A MAIL FROM with an address literal is reported too (weak). Returns the unwrapped recipients as dropboxes.
+ */
+export function decodeEnvelope(env: Envelope): { findings: Finding[]; dropboxes: string[] } {
+  const findings: Finding[] = [];
+  const dropboxes: string[] = [];
+  for (const rcpt of env.rcptTo.slice(0, MAX_ENVELOPE_RCPTS)) {
+    const u = unwrapRecipient(rcpt);
+    if (u.dropbox !== "" && !dropboxes.includes(u.dropbox)) dropboxes.push(u.dropbox);
+    if (u.trick === "none") continue;
+    const f: Finding = { decoder: `envelope-${u.trick}`, field: "rcpt", found: excerpt(rcpt), strong: true };
+    if (u.ip) f.ip = u.ip;
+    findings.push(f);
+  }
+  if (env.mailFrom) {
+    const u = unwrapRecipient(env.mailFrom);
+    if (u.ip) findings.push({ decoder: "envelope-literal", field: "mail-from", found: excerpt(env.mailFrom), ip: u.ip, strong: false });
+  }
+  return { findings, dropboxes };
+}

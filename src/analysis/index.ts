@@ -1,0 +1,274 @@
+// Relay-test analysis: decode tested IPs from a trapped message, weigh the evidence, classify, name the dropboxes.
+//
+// Classification rule:
+//   1. Every decoder finding gets a weight (WEIGHTS); plain/dotless/reversed IPs weigh only where a relay test puts
+//      them (test-shaped subject/body, local parts, test-named X- headers) or when they equal a sensor IP.
+//   2. A bounce / DSN / DMARC / ARF report is "other", whatever it quotes (evidence is still listed).
+//   3. Otherwise score >= RELAY_TEST_THRESHOLD is "relay-test" (weights < 40 add up to 35 at most, together).
+//   4. Otherwise a message with at least one envelope recipient is "spam" (everything sent to a honeypot is).
+//   5. Otherwise "other".
+import type { Envelope, Evidence, HeaderField, MessageKind, ParsedMessage, Verdict } from "./types.js";
+import {
+  decodeBase64,
+  decodeDecimalAscii,
+  decodeDotlessInt,
+  decodeHexAscii,
+  decodeHexPort,
+  decodePlainIps,
+  decodeReversedIps,
+  excerpt,
+  ipSet,
+  type Finding,
+} from "./decoders.js";
+import { decodeEnvelope, unwrapRecipient } from "./envelope.js";
+import { addresses, bodyText, scanFields, scannableHeaders, shapeOf, type Position, type ScanField } from "./fields.js";
+import { decodeSignatures, isKnownTesterSignature, signatureInput } from "./signatures.js";
+import { parseMessage } from "./parse.js";
+
+export * from "./decoders.js";
+export { decodeEnvelope, unwrapRecipient, MAX_ENVELOPE_RCPTS, type UnwrappedRecipient } from "./envelope.js";
+export { KNOWN_TESTER_SIGNATURES, isKnownTesterSignature, decodeSignatures, type TesterSignature, type SignatureInput } from "./signatures.js";
+export { normaliseIp, findIps, findIpv4, findIpv6, findIpv4Loose, reverseIpv4, ipv4FromInt, ipv4ToInt } from "./ip.js";
+export { MAX_BODY_CHARS, MAX_HEADER_FIELDS, SHORT_BODY_CHARS, shapeOf, isTestShaped, stripReceivedLines } from "./fields.js";
+export type { Envelope, Evidence, MessageKind, ParsedMessage, Verdict } from "./types.js";
+
+/** Distinct findings kept per message (hostile input can hold thousands). */
+export const MAX_FINDINGS = 200;
+
+/** Score at which a message is a relay test. */
+export const RELAY_TEST_THRESHOLD = 50;
+
+/** Points per kind of evidence. Strong encodings and tricks pass the threshold alone; plain IPs need a test position. */
+export const WEIGHTS = {
+  signature: 90,
+  envelopeTrick: 70, // %-hack, "quoted"@, bang path
+  envelopeLiteral: 60, // RCPT user@[ip]
+  mailFromLiteral: 30,
+  decimalAscii: 70,
+  encodedStrong: 60, // hex-ascii, base64 with ip:port or a lone ip, 1<hex>:port
+  encodedWeak: 15, // an ip somewhere inside longer decoded text
+  knownDropbox: 60,
+  sensorMatchAnywhere: 35, // a plain sensor IP outside a test position
+  sensorBonus: 30, // a sensor IP in a test position or encoded
+  strongWordBonus: 30,
+  weakWordBonus: 10,
+} as const;
+
+/** Evidence weighing less than this is "supporting": all of it together adds at most MAX_SUPPORTING. */
+export const SUPPORTING_BELOW = 40;
+export const MAX_SUPPORTING = 35;
+
+/** Decoders whose IPs are plain-looking text: weak on their own. */
+const WEAK_FORMS = new Set(["plain-ip", "dotless-int", "reversed-ip"]);
+
+/** Weight of a plain / dotless / reversed IP by where it sits. */
+export const POSITION_WEIGHTS: Record<Position, number> = {
+  "subject-test": 60,
+  "header-test": 60,
+  "body-test": 60,
+  local: 40,
+  "body-short": 20,
+  "message-id": 20,
+  subject: 0,
+  body: 0,
+  header: 0,
+};
+
+export interface AnalyzeOptions {
+  /** Dropbox addresses (lower-case) already seen receiving relay tests. */
+  knownDropboxes?: ReadonlySet<string>;
+}
+
+/** Why a message is an automated report rather than something a client sent: bounce, DSN, DMARC, ARF. Null if not. */
+export function reportKind(msg: ParsedMessage, env: Envelope): string | null {
+  const ct = msg.headers.find((h) => h.key === "content-type")?.value ?? "";
+  if (/multipart\/report/i.test(ct)) return `content-type: ${excerpt(ct)}`;
+  const subject = (msg.subject ?? "").slice(0, 300);
+  if (
+    /^\s*(report domain:|dmarc aggregate report|undeliver|undelivered mail|delivery status notification|mail delivery (failed|failure|system)|returned mail|failure notice|delivery (failure|notification)|non[- ]?delivery|message not delivered|warning: could not send)/i.test(
+      subject,
+    )
+  ) {
+    return `subject: ${excerpt(subject)}`;
+  }
+  if (/\bmailer-daemon@/i.test(msg.from ?? "") && (env.mailFrom === null || env.mailFrom.replace(/[<>\s]/g, "") === "")) return "from MAILER-DAEMON with null sender";
+  for (const a of msg.attachments.slice(0, 20)) {
+    if (/^message\/(delivery-status|disposition-notification|feedback-report)$|^text\/rfc822-headers$/i.test(a.contentType)) return `part ${a.contentType}`;
+    if (a.filename && /![^!]{1,255}!\d+!\d+/.test(a.filename)) return `dmarc report ${excerpt(a.filename)}`;
+  }
+  return null;
+}
+
+interface Weighed {
+  f: Finding;
+  weight: number;
+  /** A sensor IP found where a test would put it (or encoded): earns the sensor bonus. */
+  sensorBonus: boolean;
+}
+
+function weighField(field: ScanField, sensors: ReadonlySet<string>, strongWords: boolean): Finding[] {
+  const t = field.text;
+  const out: Finding[] = [];
+  const reversed = decodeReversedIps(t, field.name, sensors);
+  const plain = decodePlainIps(t, field.name).filter((p) => !reversed.some((r) => r.strong && r.found === p.found));
+  out.push(...plain, ...reversed);
+  if (strongWords || field.position === "local" || field.position === "header-test") out.push(...decodeDotlessInt(t, field.name));
+  else out.push(...decodeDotlessInt(t, field.name).filter((f) => f.ip !== undefined && sensors.has(f.ip)));
+  out.push(...decodeDecimalAscii(t, field.name), ...decodeHexAscii(t, field.name), ...decodeHexPort(t, field.name), ...decodeBase64(t, field.name));
+  return out;
+}
+
+function weightOf(f: Finding, position: Position | null, sensors: ReadonlySet<string>): number {
+  const sensor = f.ip !== undefined && sensors.has(f.ip);
+  switch (f.decoder) {
+    case "signature":
+      return WEIGHTS.signature;
+    case "envelope-percent-hack":
+    case "envelope-quoted":
+    case "envelope-bang":
+      return WEIGHTS.envelopeTrick;
+    case "envelope-literal":
+      return f.field === "rcpt" ? WEIGHTS.envelopeLiteral : WEIGHTS.mailFromLiteral;
+    case "decimal-ascii":
+      return f.strong || sensor ? WEIGHTS.decimalAscii : WEIGHTS.encodedWeak;
+    case "hex-ascii":
+    case "base64":
+    case "hex-port":
+      return f.strong || sensor ? WEIGHTS.encodedStrong : WEIGHTS.encodedWeak;
+    case "plain-ip":
+    case "dotless-int":
+    case "reversed-ip": {
+      const w = position ? POSITION_WEIGHTS[position] : 0;
+      return sensor ? Math.max(w, WEIGHTS.sensorMatchAnywhere) : w;
+    }
+    case "known-dropbox":
+      return WEIGHTS.knownDropbox;
+    default:
+      return 0;
+  }
+}
+
+function emptyVerdict(kind: MessageKind, evidence: Evidence[]): Verdict {
+  return { kind, testedIps: [], matchesSensor: false, dropboxes: [], score: 0, evidence };
+}
+
+function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly string[], opts: AnalyzeOptions): Verdict {
+  const sensors = ipSet(sensorIps);
+  const headers: HeaderField[] = scannableHeaders(msg);
+  const body = bodyText(msg);
+  const envDecoded = decodeEnvelope(env);
+  const envLocals: Array<[string, string]> = [];
+  if (env.mailFrom) {
+    const mf = env.mailFrom.replace(/^\s*<|>\s*$/g, "");
+    const at = mf.lastIndexOf("@");
+    if (at > 0) envLocals.push(["mail-from-local", mf.slice(0, at)]);
+  }
+  for (const r of env.rcptTo.slice(0, 100)) {
+    const u = unwrapRecipient(r);
+    const at = u.dropbox.lastIndexOf("@");
+    if (at > 0) envLocals.push(["rcpt-local", u.dropbox.slice(0, at)]);
+  }
+  const fields = scanFields(msg, body, headers, envLocals);
+
+  // Relay words count where a test would write them: test-shaped subject/body, local parts, test-named headers.
+  const wordFields = fields.filter((f) => f.position === "subject-test" || f.position === "body-test" || f.position === "local" || f.position === "header-test");
+  const strongWords = new Set<string>();
+  const weakWords = new Set<string>();
+  for (const f of wordFields) {
+    const s = shapeOf(f.text.slice(0, 2048));
+    s.strong.forEach((w) => strongWords.add(w));
+    s.weak.forEach((w) => weakWords.add(w));
+  }
+
+  const weighed = new Map<string, Weighed>();
+  const add = (f: Finding, position: Position | null): void => {
+    const weight = weightOf(f, position, sensors);
+    const base = weightOf(f, position, new Set());
+    const sensorBonus = f.ip !== undefined && sensors.has(f.ip) && (base >= SUPPORTING_BELOW || !WEAK_FORMS.has(f.decoder));
+    const key = `${f.decoder}|${f.field}|${f.ip ?? f.found}`;
+    const prev = weighed.get(key);
+    if (prev) {
+      prev.weight = Math.max(prev.weight, weight);
+      prev.sensorBonus ||= sensorBonus;
+    } else if (weighed.size < MAX_FINDINGS) weighed.set(key, { f, weight, sensorBonus });
+  };
+  for (const f of decodeSignatures(signatureInput(msg, env, body, headers))) add(f, null);
+  for (const f of envDecoded.findings) add(f, null);
+  for (const field of fields) for (const f of weighField(field, sensors, strongWords.size > 0)) add(f, field.position);
+  if (opts.knownDropboxes && opts.knownDropboxes.size > 0) {
+    for (const d of envDecoded.dropboxes) {
+      if (opts.knownDropboxes.has(d)) add({ decoder: "known-dropbox", field: "rcpt", found: d, strong: true }, null);
+    }
+  }
+
+  const counted = [...weighed.values()].filter((w) => w.weight > 0);
+  counted.sort((a, b) => b.weight - a.weight);
+  const main = counted.filter((w) => w.weight >= SUPPORTING_BELOW).reduce((s, w) => s + w.weight, 0);
+  const supporting = counted.filter((w) => w.weight < SUPPORTING_BELOW).reduce((s, w) => s + w.weight, 0);
+  let score = main + Math.min(MAX_SUPPORTING, supporting);
+  const evidence: Evidence[] = counted.map(({ f, weight }) => {
+    const e: Evidence = { decoder: f.decoder, field: f.field, found: f.found, weight };
+    if (f.ip !== undefined) e.ip = f.ip;
+    if (f.reversed) e.reversed = true;
+    return e;
+  });
+  // Tested IPs come from the main evidence; supporting evidence (a stray IP in a short body) only when there is no other.
+  const ips: string[] = [];
+  const withIp = counted.filter((w) => w.f.ip !== undefined);
+  const mainIps = withIp.filter((w) => w.weight >= SUPPORTING_BELOW);
+  for (const w of mainIps.length > 0 ? mainIps : withIp) if (w.f.ip !== undefined && !ips.includes(w.f.ip)) ips.push(w.f.ip);
+  const sensorHit = ips.filter((ip) => sensors.has(ip));
+  if (counted.length > 0) {
+    if (counted.some((w) => w.sensorBonus)) {
+      score += WEIGHTS.sensorBonus;
+      evidence.push({ decoder: "sensor-match", field: "sensorIps", found: sensorHit.join(", "), weight: WEIGHTS.sensorBonus });
+    }
+    if (strongWords.size > 0) {
+      score += WEIGHTS.strongWordBonus;
+      evidence.push({ decoder: "relay-words", field: "test-positions", found: [...strongWords].join(", "), weight: WEIGHTS.strongWordBonus });
+    } else if (weakWords.size > 0) {
+      score += WEIGHTS.weakWordBonus;
+      evidence.push({ decoder: "relay-words", field: "test-positions", found: [...weakWords].join(", "), weight: WEIGHTS.weakWordBonus });
+    }
+  }
+  score = Math.min(100, score);
+
+  const report = reportKind(msg, env);
+  let kind: MessageKind;
+  if (report !== null) {
+    kind = "other";
+    evidence.push({ decoder: "report", field: "message", found: report, weight: 0 });
+  } else if (score >= RELAY_TEST_THRESHOLD) kind = "relay-test";
+  else kind = env.rcptTo.length > 0 ? "spam" : "other";
+
+  if (kind !== "relay-test") return { ...emptyVerdict(kind, evidence), score };
+  let dropboxes = envDecoded.dropboxes;
+  if (dropboxes.length === 0) dropboxes = [...addresses(msg.to), ...addresses(headers.find((h) => h.key === "cc")?.value ?? null)];
+  const verdict: Verdict = {
+    kind,
+    testedIps: ips,
+    matchesSensor: sensorHit.length > 0,
+    dropboxes,
+    score,
+    evidence,
+  };
+  const sig = isKnownTesterSignature(signatureInput(msg, env, body, headers));
+  if (sig) verdict.tester = sig.name;
+  return verdict;
+}
+
+/** Classify one parsed message. Pure and synchronous; never throws (an internal error yields an "error" evidence). */
+export function analyze(msg: ParsedMessage, env: Envelope, sensorIps: string[], opts: AnalyzeOptions = {}): Verdict {
+  try {
+    return analyzeUnsafe(msg, env, sensorIps, opts);
+  } catch (err) {
+    const kind: MessageKind = env?.rcptTo?.length > 0 ? "spam" : "other";
+    return emptyVerdict(kind, [{ decoder: "error", field: "analysis", found: excerpt(err instanceof Error ? err.message : String(err)) }]);
+  }
+}
+
+/** Parse raw bytes with parseMessage, then analyze. */
+export async function analyzeRaw(raw: Buffer, env: Envelope, sensorIps: string[], opts: AnalyzeOptions = {}): Promise<{ parsed: ParsedMessage; verdict: Verdict }> {
+  const parsed = await parseMessage(raw);
+  return { parsed, verdict: analyze(parsed, env, sensorIps, opts) };
+}

@@ -1,0 +1,184 @@
+// IP address helpers for analysis: validate, normalise (RFC 5952, IPv4-mapped -> IPv4) and find IPs in text.
+// Every regex here is linear: single character classes, bounded repetitions, no nested quantifiers.
+import { isIPv4, isIPv6 } from "node:net";
+
+/** Parse a dotted quad whose octets are 1-3 decimal digits (leading zeros allowed); null when not an IPv4. */
+export function parseIpv4(s: string): number[] | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    out.push(n);
+  }
+  return out;
+}
+
+export function ipv4FromInt(n: number): string | null {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) return null;
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
+}
+
+export function ipv4ToInt(ip: string): number | null {
+  const o = parseIpv4(ip);
+  if (!o) return null;
+  return ((o[0] ?? 0) * 2 ** 24) + ((o[1] ?? 0) << 16) + ((o[2] ?? 0) << 8) + (o[3] ?? 0);
+}
+
+/** DNSBL-style reversal: 23.100.51.198 <-> 198.51.100.23. */
+export function reverseIpv4(ip: string): string | null {
+  const o = parseIpv4(ip);
+  return o ? o.reverse().join(".") : null;
+}
+
+function ipv6Groups(s: string): number[] | null {
+  if (!isIPv6(s)) return null;
+  let text = s;
+  const zone = text.indexOf("%");
+  if (zone >= 0) text = text.slice(0, zone);
+  const lastColon = text.lastIndexOf(":");
+  const maybeV4 = text.slice(lastColon + 1);
+  if (maybeV4.includes(".")) {
+    const o = parseIpv4(maybeV4);
+    if (!o) return null;
+    const hi = (((o[0] ?? 0) << 8) | (o[1] ?? 0)).toString(16);
+    const lo = (((o[2] ?? 0) << 8) | (o[3] ?? 0)).toString(16);
+    text = `${text.slice(0, lastColon + 1)}${hi}:${lo}`;
+  }
+  const toNums = (part: string): number[] => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
+  const dbl = text.indexOf("::");
+  let groups: number[];
+  if (dbl >= 0) {
+    const head = toNums(text.slice(0, dbl));
+    const rest = toNums(text.slice(dbl + 2));
+    const fill = 8 - head.length - rest.length;
+    if (fill < 0) return null;
+    groups = [...head, ...new Array<number>(fill).fill(0), ...rest];
+  } else {
+    groups = toNums(text);
+  }
+  if (groups.length !== 8 || groups.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) return null;
+  return groups;
+}
+
+/**
+ * Canonical form of an IP: IPv4 as plain dotted decimal, IPv6 as RFC 5952 (lower case, longest zero run as "::"),
+ * IPv4-mapped IPv6 (::ffff:a.b.c.d) as the IPv4. Brackets and an "IPv6:" prefix are stripped. Null when not an IP.
+ */
+export function normaliseIp(input: string): string | null {
+  let s = input.trim();
+  if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
+  if (/^ipv6:/i.test(s)) s = s.slice(5);
+  const v4 = parseIpv4(s);
+  if (v4) return v4.join(".");
+  if (s.length > 64) return null;
+  const g = ipv6Groups(s);
+  if (!g) return null;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    const a = g[6] ?? 0;
+    const b = g[7] ?? 0;
+    return [a >> 8, a & 255, b >> 8, b & 255].join(".");
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+}
+
+export function isIp(s: string): boolean {
+  return isIPv4(s) || isIPv6(s) || normaliseIp(s) !== null;
+}
+
+/** An IP found in text: canonical ip, the exact text, where it starts and ends. */
+export interface IpMatch {
+  ip: string;
+  text: string;
+  index: number;
+  end: number;
+}
+
+// A dotted quad not glued to a preceding digit or dot, and not continued by a digit or ".digit".
+const IPV4_STRICT = /(?<![0-9.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9]|\.\d)/g;
+// A dotted quad anywhere (decoded bytes): a digit run glued before the first octet is resolved later.
+const IPV4_LOOSE = /\d+\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)/g;
+// Runs of characters that may form an IPv6 address; filtered by isIPv6 afterwards.
+const IPV6_TOKEN = /[0-9A-Fa-f:.]{2,}/g;
+
+/** Plain dotted IPv4 addresses in ordinary text (strict boundaries). */
+export function findIpv4(text: string): IpMatch[] {
+  const out: IpMatch[] = [];
+  for (const m of text.matchAll(IPV4_STRICT)) {
+    const ip = normaliseIp(m[0]);
+    if (ip) out.push({ ip, text: m[0], index: m.index, end: m.index + m[0].length });
+  }
+  return out;
+}
+
+/**
+ * Dotted IPv4 addresses in decoded bytes (as latin1 text). Decoded garbage may put digits right before the first
+ * octet ("971.2.3.4"); then every valid reading of the last 1-3 digits is returned ("71.2.3.4", "1.2.3.4").
+ */
+export function findIpv4Loose(text: string): IpMatch[] {
+  const out: IpMatch[] = [];
+  for (const m of text.matchAll(IPV4_LOOSE)) {
+    const s = m[0];
+    const firstDot = s.indexOf(".");
+    const run = s.slice(0, firstDot);
+    const rest = s.slice(firstDot);
+    for (let len = Math.min(3, run.length); len >= 1; len--) {
+      const cand = run.slice(run.length - len) + rest;
+      const ip = normaliseIp(cand);
+      if (!ip) continue;
+      const index = m.index + run.length - len;
+      out.push({ ip, text: cand, index, end: m.index + s.length });
+      if (len === run.length) break; // unambiguous
+    }
+  }
+  return out;
+}
+
+/** IPv6 addresses in text (at least two colons, validated by node:net). "::" alone is ignored. */
+export function findIpv6(text: string): IpMatch[] {
+  const out: IpMatch[] = [];
+  for (const m of text.matchAll(IPV6_TOKEN)) {
+    let s = m[0];
+    let index = m.index;
+    if (s.length > 64 || s.indexOf(":") === s.lastIndexOf(":")) continue;
+    const before = index > 0 ? text.charAt(index - 1) : "";
+    if (/[A-Za-z0-9_]/.test(before)) {
+      // "IPv6:2001:db8::1" tokenises as "6:2001:db8::1" after "IPv"
+      if (/ipv$/i.test(text.slice(Math.max(0, index - 3), index)) && s.startsWith("6:")) {
+        s = s.slice(2);
+        index += 2;
+      } else continue;
+    }
+    while (s.endsWith(".") || (s.endsWith(":") && !s.endsWith("::"))) s = s.slice(0, -1);
+    if (s === "::" || !isIPv6(s)) continue;
+    const ip = normaliseIp(s);
+    if (ip) out.push({ ip, text: s, index, end: index + s.length });
+  }
+  return out;
+}
+
+/** All plain IPs (v4 and v6) in text, in order of appearance. */
+export function findIps(text: string): IpMatch[] {
+  const v6 = findIpv6(text);
+  const v4 = findIpv4(text).filter((a) => !v6.some((b) => a.index >= b.index && a.end <= b.end));
+  return [...v4, ...v6].sort((a, b) => a.index - b.index);
+}

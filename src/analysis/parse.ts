@@ -1,0 +1,85 @@
+// Parses raw message bytes with mailparser into the ParsedMessage that storage and analysis share.
+import { createHash } from "node:crypto";
+import libmime from "libmime";
+import { simpleParser, type AddressObject } from "mailparser";
+import type { AttachmentMeta, HeaderField, ParsedMessage } from "./types.js";
+
+/** Text bodies longer than this are cut for storage and search; the raw message keeps everything. */
+export const MAX_PARSED_TEXT_CHARS = 256 * 1024;
+
+function addressText(a: AddressObject | AddressObject[] | undefined): string | null {
+  if (!a) return null;
+  const list = Array.isArray(a) ? a : [a];
+  const text = list.map((x) => x.text).join(", ");
+  return text === "" ? null : text;
+}
+
+function cut(s: string | false | undefined | null): string | null {
+  if (typeof s !== "string" || s === "") return null;
+  return s.length > MAX_PARSED_TEXT_CHARS ? s.slice(0, MAX_PARSED_TEXT_CHARS) : s;
+}
+
+export function sha256Hex(buf: Buffer): string {
+  return createHash("sha256").update(buf).digest("hex");
+}
+
+/** Never throws: a message mailparser cannot read still yields a ParsedMessage with parseError set. */
+export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  const base: ParsedMessage = {
+    raw,
+    sha256: sha256Hex(raw),
+    size: raw.length,
+    headers: [],
+    subject: null,
+    from: null,
+    to: null,
+    dateHeader: null,
+    date: null,
+    messageId: null,
+    text: null,
+    html: null,
+    attachments: [],
+    parseError: null,
+  };
+  try {
+    const m = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+    const headers: HeaderField[] = [];
+    for (const line of m.headerLines ?? []) {
+      const idx = line.line.indexOf(":");
+      const rawValue = idx >= 0 ? line.line.slice(idx + 1).replace(/\r?\n[ \t]+/g, " ").trim() : "";
+      headers.push({ key: line.key, value: decodeWords(rawValue) });
+    }
+    const dateRaw = headers.find((h) => h.key === "date")?.value ?? null;
+    const dateOk = m.date instanceof Date && !Number.isNaN(m.date.getTime()) ? m.date.toISOString() : null;
+    const attachments: AttachmentMeta[] = m.attachments.map((a) => ({
+      filename: a.filename ?? null,
+      contentType: a.contentType,
+      size: a.size ?? a.content.length,
+      sha256: sha256Hex(a.content),
+    }));
+    return {
+      ...base,
+      headers,
+      subject: m.subject ?? null,
+      from: addressText(m.from),
+      to: addressText(m.to),
+      dateHeader: dateRaw,
+      date: dateOk,
+      messageId: m.messageId ?? null,
+      text: cut(m.text),
+      html: cut(m.html),
+      attachments,
+    };
+  } catch (err) {
+    return { ...base, parseError: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** RFC 2047 encoded-word decoding, by libmime (mailparser's own decoder). */
+export function decodeWords(s: string): string {
+  try {
+    return libmime.decodeWords(s);
+  } catch {
+    return s;
+  }
+}

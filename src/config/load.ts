@@ -1,0 +1,160 @@
+// Loads one typed Config from defaults < YAML file < RELAYTRAP_* env (and *_FILE secrets) < CLI flags.
+import { readFileSync } from "node:fs";
+import { hostname as osHostname } from "node:os";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { configSchema, type Config } from "./schema.js";
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`config: ${key}: ${reason}`);
+  }
+}
+
+export type RawConfig = Record<string, unknown>;
+
+export function camelToSnake(s: string): string {
+  return s.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
+type Leaf = { path: string[]; kind: "array" | "number" | "boolean" | "string" };
+
+function unwrap(t: z.ZodType): z.ZodType {
+  let cur: z.ZodType = t;
+  for (let i = 0; i < 10; i++) {
+    const def = (cur as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } } })._zod.def;
+    if ((def.type === "default" || def.type === "optional" || def.type === "prefault") && def.innerType) cur = def.innerType;
+    else if (def.type === "pipe" && def.in) cur = def.in;
+    else break;
+  }
+  return cur;
+}
+
+/** Every leaf key of an object schema, with the kind of value its env override must be converted to. */
+export function schemaLeaves(schema: z.ZodType, prefix: string[] = []): Leaf[] {
+  const t = unwrap(schema);
+  const def = (t as unknown as { _zod: { def: { type: string; shape?: Record<string, z.ZodType> } } })._zod.def;
+  if (def.type === "object" && def.shape) {
+    return Object.entries(def.shape).flatMap(([k, v]) => schemaLeaves(v, [...prefix, k]));
+  }
+  const kind = def.type === "array" ? "array" : def.type === "number" ? "number" : def.type === "boolean" ? "boolean" : "string";
+  return [{ path: prefix, kind }];
+}
+
+function envValue(leaf: Leaf, value: string, envName: string): unknown {
+  switch (leaf.kind) {
+    case "array":
+      return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    case "number": {
+      const n = Number(value);
+      if (value.trim() === "" || !Number.isFinite(n)) throw new ConfigError(envName, `expected a number, got "${value}"`);
+      return n;
+    }
+    case "boolean":
+      if (/^(1|true|yes|on)$/i.test(value)) return true;
+      if (/^(0|false|no|off)$/i.test(value)) return false;
+      throw new ConfigError(envName, `expected true or false, got "${value}"`);
+    default:
+      return value;
+  }
+}
+
+function setPath(obj: RawConfig, path: string[], value: unknown): void {
+  let cur: RawConfig = obj;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    if (next === undefined || next === null || typeof next !== "object" || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as RawConfig;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined) cur[last] = value;
+}
+
+/** RELAYTRAP_SMTP_LISTEN=a,b -> smtpListen; RELAYTRAP_LIMITS_MAX_LINE_BYTES -> limits.maxLineBytes; NAME_FILE reads a file. */
+export function envOverrides(env: NodeJS.ProcessEnv): RawConfig {
+  const out: RawConfig = {};
+  for (const leaf of schemaLeaves(configSchema)) {
+    const name = "RELAYTRAP_" + leaf.path.map(camelToSnake).join("_");
+    let value = env[name];
+    const fileName = env[`${name}_FILE`];
+    if (value === undefined && fileName !== undefined) {
+      try {
+        value = readFileSync(fileName, "utf8").replace(/\r?\n$/, "");
+      } catch (err) {
+        throw new ConfigError(`${name}_FILE`, `cannot read ${fileName}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+    }
+    if (value !== undefined) setPath(out, leaf.path, envValue(leaf, value, name));
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is RawConfig {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+export function deepMerge(base: RawConfig, over: RawConfig): RawConfig {
+  const out: RawConfig = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+export function readConfigFile(path: string): RawConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError("config", `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError("config", `${path} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isPlainObject(doc)) throw new ConfigError("config", `${path} must hold a YAML mapping of keys`);
+  return doc;
+}
+
+/** Validates a merged raw config; throws ConfigError naming the first offending key. */
+export function validateConfig(raw: RawConfig): Config {
+  const r = configSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    if (!issue) throw new ConfigError("config", "invalid");
+    if (issue.code === "unrecognized_keys") {
+      const prefix = issue.path.length ? issue.path.join(".") + "." : "";
+      throw new ConfigError(prefix + issue.keys.join(", " + prefix), "unknown key");
+    }
+    throw new ConfigError(issue.path.join(".") || "config", issue.message);
+  }
+  return r.data;
+}
+
+export interface LoadOptions {
+  configFile?: string | undefined;
+  flags?: RawConfig;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const file = opts.configFile ?? env.RELAYTRAP_CONFIG;
+  const fromFile = file ? readConfigFile(file) : {};
+  const merged = deepMerge(deepMerge(fromFile, envOverrides(env)), opts.flags ?? {});
+  return validateConfig(merged);
+}
+
+/** The host name to greet with when none is configured: the machine's own, as the real server would use. */
+export function defaultHostname(): string {
+  const h = osHostname();
+  return /^[A-Za-z0-9.-]+$/.test(h) && h !== "" ? h : "localhost";
+}

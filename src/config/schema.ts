@@ -1,0 +1,85 @@
+// The configuration schema (zod): every CLI flag is a key here, every key has an env override RELAYTRAP_*.
+import { isIP } from "node:net";
+import { z } from "zod";
+import { LIMIT_DEFAULTS } from "../smtp/limits.js";
+import { parseHostPort } from "../net/address.js";
+
+const hostPort = z.string().refine((s) => parseHostPort(s) !== null, { message: "expected HOST:PORT (e.g. 0.0.0.0:2525 or [::]:25)" });
+const ip = z.string().refine((s) => isIP(s) !== 0, { message: "expected an IPv4 or IPv6 address" });
+const positiveInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+const limitsShape = Object.fromEntries(
+  Object.entries(LIMIT_DEFAULTS).map(([k, v]) => [k, (k === "errorSleepMs" ? nonNegInt : positiveInt).default(v)]),
+) as { [K in keyof typeof LIMIT_DEFAULTS]: z.ZodDefault<z.ZodNumber> };
+
+export const PERSONAS = ["postfix", "sendmail", "exim"] as const;
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default("./data"),
+    smtpListen: z.array(hostPort).default(["0.0.0.0:2525"]),
+    smtpsListen: z.array(hostPort).default([]),
+    webListen: hostPort.default("127.0.0.1:8025"),
+    /** Public addresses the sensor is reached at (behind NAT), for relay-test matching. */
+    sensorIps: z.array(ip).default([]),
+    /** Name the persona greets with. Default: this machine's host name, never a fixed relaytrap string. */
+    hostname: z.string().min(1).regex(/^[A-Za-z0-9.-]+$/, "expected a host name").optional(),
+    /** Name of this sensor in events (`sensor` field). Default: hostname. */
+    sensorName: z.string().min(1).optional(),
+    persona: z.enum(PERSONAS).default("postfix"),
+    /** Random extra delay 0..jitterMs before each reply (0: reply as fast as the real server). */
+    jitterMs: nonNegInt.max(10_000).default(0),
+    tls: z
+      .object({ cert: z.string().optional(), key: z.string().optional() })
+      .strict()
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: "tls.cert and tls.key go together" })
+      .prefault({}),
+    auth: z
+      .object({
+        /** Advertise AUTH as a real server with SASL would; off: behave as the persona without SASL. */
+        enabled: z.boolean().default(false),
+        mechanisms: z.array(z.enum(["PLAIN", "LOGIN", "CRAM-MD5"])).min(1).default(["PLAIN", "LOGIN"]),
+        /** Answer 235 (success) instead of 535 to every attempt. */
+        accept: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    limits: z.object(limitsShape).strict().prefault({}),
+    storage: z
+      .object({
+        /** Per-source cutoff window (Jackpot): past maxMessages or maxBytes in the window, bodies are not stored. */
+        cutoffWindowMs: positiveInt.default(3_600_000),
+        cutoffMaxMessages: positiveInt.default(200),
+        cutoffMaxBytes: positiveInt.default(50 * 1024 * 1024),
+        /** Past the cutoff, still store every Nth body (0: store none). */
+        cutoffSampleEvery: nonNegInt.default(100),
+        /** Total bytes of stored raw bodies; the oldest bodies are pruned past it. */
+        quotaBytes: positiveInt.default(10 * 1024 * 1024 * 1024),
+        /** Messages and sessions older than this are deleted (0: keep forever). */
+        maxAgeDays: nonNegInt.default(365),
+        pruneIntervalMs: positiveInt.default(600_000),
+      })
+      .strict()
+      .prefault({}),
+    events: z
+      .object({
+        /** JSONL event log; relative paths are inside dataDir. */
+        file: z.string().min(1).default("events.jsonl"),
+        /** Bytes of events buffered for a slow disk before new events are dropped (and counted). */
+        maxBufferBytes: positiveInt.default(8 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    rdns: z
+      .object({
+        enabled: z.boolean().default(false),
+        timeoutMs: positiveInt.default(2000),
+        cacheSize: positiveInt.default(10_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;

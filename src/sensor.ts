@@ -1,0 +1,200 @@
+// The sensor: wires config -> store, event sinks, policy and the SMTP trap. The one place the parts meet.
+import { mkdirSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { parseMessage } from "./analysis/parse.js";
+import type { Config } from "./config/schema.js";
+import { defaultHostname } from "./config/load.js";
+import { createDispatcher, type Dispatcher } from "./events/dispatcher.js";
+import { createJsonlSink, type JsonlSink } from "./events/jsonl.js";
+import { createRdns } from "./net/rdns.js";
+import { loadOrCreateCert } from "./net/tls-cert.js";
+import { createSourceCutoff, MAX_TRACKED_SOURCES } from "./policy/cutoff.js";
+import { PERSONAS } from "./smtp/personas.js";
+import { createSmtpTrap, type BoundListener, type SmtpTrap } from "./smtp/server.js";
+import type { CompletedMessage, SmtpHooks, StoreOutcome } from "./smtp/session.js";
+import { openSqliteReader } from "./store/sqlite/reader.js";
+import { openSqliteWriter, StoreError } from "./store/sqlite/writer.js";
+import type { NewMessage, StoreReader, StoreWriter } from "./store/types.js";
+
+/** How long a stopping sensor waits for messages being stored so their 250 can still go out. */
+export const SHUTDOWN_GRACE_MS = 5000;
+/** Bytes of parsed text kept per message for search. */
+export const MAX_STORED_TEXT_CHARS = 64 * 1024;
+
+export interface Sensor {
+  listeners: BoundListener[];
+  smtp: SmtpTrap;
+  events: Dispatcher;
+  reader: StoreReader;
+  writer: StoreWriter;
+  hostname: string;
+  reopenLogs(): void;
+  prune(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SensorOptions {
+  log?: (line: string) => void;
+}
+
+export async function createSensor(config: Config, opts: SensorOptions = {}): Promise<Sensor> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const hostname = config.hostname ?? defaultHostname();
+  const dataDir = config.dataDir;
+  mkdirSync(dataDir, { recursive: true });
+
+  const writer = await openSqliteWriter(dataDir);
+  const reader = openSqliteReader(dataDir);
+  const st = config.storage;
+  const cutoff = createSourceCutoff({
+    windowMs: st.cutoffWindowMs,
+    maxMessages: st.cutoffMaxMessages,
+    maxBytes: st.cutoffMaxBytes,
+    sampleEvery: st.cutoffSampleEvery,
+    maxTrackedSources: MAX_TRACKED_SOURCES,
+  });
+  const now = Date.now();
+  for (const c of reader.sourceCounts(now - st.cutoffWindowMs)) cutoff.seed(c.srcIp, c.messages, c.bytes, now);
+
+  const events = createDispatcher({ sensor: config.sensorName ?? hostname });
+  const eventPath = isAbsolute(config.events.file) ? config.events.file : join(dataDir, config.events.file);
+  let eventErrorLogged = false;
+  const jsonl: JsonlSink = createJsonlSink(eventPath, {
+    maxBufferBytes: config.events.maxBufferBytes,
+    onError: (err) => {
+      if (!eventErrorLogged) log(`relaytrap: event log ${eventPath}: ${err.message}`);
+      eventErrorLogged = true;
+    },
+  });
+  events.addSink(jsonl);
+
+  let pruneTimer: NodeJS.Timeout | null = null;
+  let pruning: Promise<void> | null = null;
+  const prune = (): Promise<void> => {
+    pruning ??= writer
+      .prune({ olderThan: st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null, quotaBytes: st.quotaBytes })
+      .then(
+        () => undefined,
+        (err: Error) => log(`relaytrap: prune failed: ${err.message}`),
+      )
+      .finally(() => (pruning = null));
+    return pruning;
+  };
+
+  const hooks: SmtpHooks = {
+    emit: (id, ctx, fields) => events.emit(id, ctx, fields),
+    async storeMessage(m: CompletedMessage): Promise<StoreOutcome> {
+      const s = m.session;
+      const parsed = await parseMessage(m.raw);
+      const decision = cutoff.decide(s.ctx.src_ip, m.raw.length, m.receivedAt);
+      const keepBody = decision !== "drop";
+      const row: NewMessage = {
+        queueId: m.queueId,
+        sessionId: s.id,
+        receivedAt: m.receivedAt,
+        srcIp: s.ctx.src_ip,
+        srcPort: s.ctx.src_port,
+        destIp: s.ctx.dest_ip,
+        destPort: s.ctx.dest_port,
+        channel: s.o.channel,
+        helo: m.helo,
+        mailFrom: m.mailFrom,
+        rcptTo: m.rcptTo,
+        subject: parsed.subject,
+        fromHeader: parsed.from,
+        toHeader: parsed.to,
+        dateHeader: parsed.dateHeader,
+        date: parsed.date,
+        messageIdHeader: parsed.messageId,
+        size: parsed.size,
+        sha256: parsed.sha256,
+        raw: keepBody ? m.raw : null,
+        dropReason: keepBody ? null : "source-cutoff",
+        kind: "unknown",
+        verdict: null,
+        parseError: parsed.parseError,
+        attachments: parsed.attachments,
+        headers: parsed.headers,
+        textBody: parsed.text ? parsed.text.slice(0, MAX_STORED_TEXT_CHARS) : null,
+      };
+      let id: number;
+      try {
+        id = await writer.putMessage(row);
+      } catch (err) {
+        const diskFull = err instanceof StoreError && err.diskFull;
+        log(`relaytrap: storing a message failed: ${(err as Error).message}`);
+        return { ok: false, reason: diskFull ? "disk-full" : "error" };
+      }
+      events.emit("smtp.message.stored", s.ctx, {
+        message: id,
+        queue_id: m.queueId,
+        size: row.size,
+        sha256: row.sha256,
+        rcpt_count: m.rcptTo.length,
+        mail_from: m.mailFrom,
+        subject: row.subject,
+        kind: row.kind,
+        body_stored: keepBody,
+      });
+      if (!keepBody) events.emit("smtp.message.dropped", s.ctx, { reason: "source-cutoff", size: row.size, message: id });
+      if (keepBody && writer.rawBytes() > st.quotaBytes) void prune();
+      return { ok: true };
+    },
+    messageDropped(s, reason, size) {
+      events.emit("smtp.message.dropped", s.ctx, { reason, size });
+    },
+    sessionEnded(rec) {
+      writer.putSession(rec).catch((err: Error) => log(`relaytrap: storing session ${rec.id} failed: ${err.message}`));
+    },
+  };
+
+  const keyPair = await loadOrCreateCert({ dataDir, hostname, cert: config.tls.cert, key: config.tls.key });
+  const rdns = config.rdns.enabled ? createRdns(config.rdns) : null;
+  const smtp = createSmtpTrap({
+    persona: PERSONAS[config.persona],
+    hostname,
+    limits: config.limits,
+    auth: config.auth,
+    jitterMs: config.jitterMs,
+    keyPair,
+    hooks,
+    rdns: rdns ? (ip) => rdns.lookup(ip) : null,
+  });
+
+  const listeners: BoundListener[] = [];
+  const shutdownOnError = async () => {
+    await smtp.close(0);
+    await writer.close();
+    reader.close();
+    await events.close();
+  };
+  try {
+    for (const hp of config.smtpListen) listeners.push(await smtp.listen("smtp", hp));
+    for (const hp of config.smtpsListen) listeners.push(await smtp.listen("smtps", hp));
+  } catch (err) {
+    await shutdownOnError();
+    throw err;
+  }
+
+  void prune();
+  pruneTimer = setInterval(() => void prune(), st.pruneIntervalMs).unref();
+
+  return {
+    listeners,
+    smtp,
+    events,
+    reader,
+    writer,
+    hostname,
+    reopenLogs: () => jsonl.reopen(),
+    prune,
+    async close() {
+      if (pruneTimer) clearInterval(pruneTimer);
+      await smtp.close(SHUTDOWN_GRACE_MS);
+      await pruning;
+      await writer.close();
+      reader.close();
+      await events.close();
+    },
+  };
+}

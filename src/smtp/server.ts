@@ -1,0 +1,167 @@
+// SMTP listeners (plain and implicit TLS) and the session registry with its concurrency limits. Other parts (the proxy
+// trap) hand sockets in through handleSocket.
+import { createServer, type Server, type Socket } from "node:net";
+import { createSecureContext, Server as TlsServer, TLSSocket, type SecureContext } from "node:tls";
+import { normalizeIp, parseHostPort, formatHostPort } from "../net/address.js";
+import type { KeyPair } from "../net/tls-cert.js";
+import type { Limits } from "./limits.js";
+import { renderReply, type Persona } from "./personas.js";
+import { Session, type AuthOptions, type SessionOptions, type SmtpHooks } from "./session.js";
+
+export interface SmtpTrapOptions {
+  persona: Persona;
+  hostname: string;
+  limits: Limits;
+  auth: AuthOptions;
+  jitterMs: number;
+  keyPair: KeyPair;
+  hooks: SmtpHooks;
+  rdns?: ((ip: string) => Promise<string | null>) | null;
+}
+
+export interface BoundListener {
+  kind: "smtp" | "smtps";
+  address: string;
+  port: number;
+}
+
+export interface HandOff {
+  channel: string;
+  target: string | null;
+  peer: { srcIp: string; srcPort: number; destIp: string; destPort: number };
+  /** Host name the greeting should carry (the intended target). */
+  greetingHost?: string;
+  implicitTls?: boolean;
+}
+
+export interface SmtpTrap {
+  listen(kind: "smtp" | "smtps", hostPort: string): Promise<BoundListener>;
+  /** Runs an SMTP session on a socket someone else accepted (e.g. a proxy tunnel). */
+  handleSocket(socket: Socket, handOff: HandOff): void;
+  readonly activeSessions: number;
+  /** Stops accepting; ends sessions (those storing a message may finish within graceMs). */
+  close(graceMs: number): Promise<void>;
+}
+
+export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
+  const secureContext: SecureContext = createSecureContext({ key: o.keyPair.key, cert: o.keyPair.cert });
+  const servers: Server[] = [];
+  const sessions = new Set<Session>();
+  const perIp = new Map<string, number>();
+  /** Resolves when each live session's socket has closed (and the session has recorded its end). */
+  const sessionClosed = new Map<Session, Promise<void>>();
+  let closing = false;
+
+  function admit(socket: Socket, ip: string): boolean {
+    const vars = { host: o.hostname, ip };
+    let refuse: string | null = null;
+    if (closing) refuse = "serviceUnavailable";
+    else if (sessions.size >= o.limits.maxSessions) refuse = "serviceUnavailable";
+    else if ((perIp.get(ip) ?? 0) >= o.limits.maxSessionsPerIp) refuse = "tooManyConnections";
+    if (refuse === null) return true;
+    socket.on("error", () => {});
+    socket.end(renderReply(o.persona, refuse as "serviceUnavailable", vars).join("\r\n") + "\r\n");
+    setTimeout(() => socket.destroy(), 2000).unref();
+    return false;
+  }
+
+  function run(socket: Socket, opts: Partial<SessionOptions> & Pick<SessionOptions, "protocol" | "channel">): void {
+    socket.setNoDelay(true);
+    const session = new Session(socket, {
+      persona: o.persona,
+      hostname: o.hostname,
+      limits: o.limits,
+      auth: o.auth,
+      jitterMs: o.jitterMs,
+      secureContext: opts.protocol === "smtps" ? null : secureContext,
+      hooks: o.hooks,
+      rdns: null,
+      ...opts,
+    });
+    const ip = session.ctx.src_ip;
+    if (o.rdns && !opts.peer) session.o.rdns = o.rdns(ip);
+    sessions.add(session);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    let resolveClosed!: () => void;
+    sessionClosed.set(session, new Promise<void>((r) => (resolveClosed = r)));
+    socket.once("close", () => {
+      sessions.delete(session);
+      sessionClosed.delete(session);
+      setImmediate(resolveClosed);
+      const n = (perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) perIp.delete(ip);
+      else perIp.set(ip, n);
+    });
+    session.start();
+  }
+
+  function onPlain(socket: Socket): void {
+    socket.on("error", () => {});
+    if (!admit(socket, normalizeIp(socket.remoteAddress))) return;
+    run(socket, { protocol: "smtp", channel: "direct" });
+  }
+
+  function onSecure(socket: TLSSocket): void {
+    socket.on("error", () => {});
+    if (!admit(socket, normalizeIp(socket.remoteAddress))) return;
+    run(socket, { protocol: "smtps", channel: "direct" });
+  }
+
+  return {
+    get activeSessions() {
+      return sessions.size;
+    },
+    async listen(kind, hostPort) {
+      const hp = parseHostPort(hostPort);
+      if (!hp) throw new Error(`bad listen address ${hostPort}`);
+      const server: Server =
+        kind === "smtp"
+          ? createServer({ noDelay: true }, onPlain)
+          : new TlsServer({ key: o.keyPair.key, cert: o.keyPair.cert, handshakeTimeout: Math.min(o.limits.idleTimeoutMs, 30_000) }, onSecure);
+      if (kind === "smtps") server.on("tlsClientError", (_err: Error, s: Socket) => s.destroy());
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host: hp.host, port: hp.port, backlog: 4096 }, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      server.on("error", () => {});
+      servers.push(server);
+      const addr = server.address();
+      const port = typeof addr === "object" && addr ? addr.port : hp.port;
+      return { kind, address: formatHostPort(hp.host, port), port };
+    },
+    handleSocket(socket, h) {
+      socket.on("error", () => {});
+      if (!admit(socket, h.peer.srcIp)) return;
+      const opts: Partial<SessionOptions> & Pick<SessionOptions, "protocol" | "channel"> = {
+        protocol: h.implicitTls ? "smtps" : "smtp",
+        channel: h.channel,
+        target: h.target,
+        peer: h.peer,
+      };
+      if (h.greetingHost !== undefined) opts.greetingHost = h.greetingHost;
+      if (!h.implicitTls) return run(socket, opts);
+      const tlsSock = new TLSSocket(socket, { isServer: true, secureContext });
+      tlsSock.on("error", () => tlsSock.destroy());
+      tlsSock.once("secure", () => run(tlsSock, opts));
+    },
+    async close(graceMs) {
+      closing = true;
+      const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      // A session storing a message gets up to graceMs so its 250 can go out; every other session ends now
+      // (one in the middle of DATA is dropped unacknowledged).
+      const storing = [...sessions].flatMap((s) => (s.storing ? [s.storing] : []));
+      for (const s of sessions) if (!s.storing) s.socket.destroy();
+      if (storing.length > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.allSettled(storing), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+        clearTimeout(timer);
+      }
+      const ending = [...sessionClosed.values()];
+      for (const s of sessions) s.socket.destroy();
+      await Promise.all([...closed, ...ending]);
+    },
+  };
+}

@@ -1,0 +1,553 @@
+// One SMTP session: the connection state (peer, TLS, AUTH, counters), one Transaction (envelope + body), the input pump
+// that feeds lines to the handler table, and the reply writer. Protocol only: storing is the hooks' business.
+import { randomBytes } from "node:crypto";
+import type { Socket } from "node:net";
+import { TLSSocket, type SecureContext } from "node:tls";
+import type { EventId } from "../events/catalog.js";
+import { normalizeIp } from "../net/address.js";
+import type { EventContext } from "../events/dispatcher.js";
+import type { AuthAttempt, SessionRecord, TlsInfo, TranscriptLine } from "../store/types.js";
+import { HANDLERS, authContinue } from "./commands/index.js";
+import { ChunkBody, DataReader } from "./data-reader.js";
+import type { Limits } from "./limits.js";
+import { renderReply, type Persona, type ReplyKey, type ReplyVars } from "./personas.js";
+
+export interface AuthOptions {
+  enabled: boolean;
+  mechanisms: string[];
+  accept: boolean;
+}
+
+export interface CompletedMessage {
+  session: Session;
+  queueId: string;
+  receivedAt: number;
+  helo: string | null;
+  mailFrom: string;
+  rcptTo: string[];
+  raw: Buffer;
+}
+
+export type StoreOutcome = { ok: true } | { ok: false; reason: "disk-full" | "error" };
+
+/** What the SMTP layer needs from the rest of the sensor. */
+export interface SmtpHooks {
+  /** Durably store a message; the 250 is sent only after this resolves ok. */
+  storeMessage(m: CompletedMessage): Promise<StoreOutcome>;
+  /** A message was not accepted (nothing acknowledged). */
+  messageDropped(s: Session, reason: string, size: number): void;
+  sessionEnded(rec: SessionRecord): void;
+  emit(id: EventId, ctx: EventContext, fields?: Record<string, unknown>): void;
+}
+
+export interface SessionOptions {
+  persona: Persona;
+  hostname: string;
+  limits: Limits;
+  auth: AuthOptions;
+  jitterMs: number;
+  /** null: STARTTLS is not offered. */
+  secureContext: SecureContext | null;
+  hooks: SmtpHooks;
+  /** "smtp" or "smtps" (implicit TLS). */
+  protocol: string;
+  /** "direct", or the proxy channel that handed us this connection. */
+  channel: string;
+  /** The host:port a proxy client meant to reach, for diverted sessions. */
+  target?: string | null;
+  /** Overrides our host name in the greeting (diverted sessions greet as their intended target). */
+  greetingHost?: string;
+  /** Peer addresses when the socket's own are not the real ones (proxy tunnels). */
+  peer?: { srcIp: string; srcPort: number; destIp: string; destPort: number };
+  rdns?: Promise<string | null> | null;
+}
+
+export type Mode = "command" | "data" | "bdat" | "auth" | "closed";
+
+export class Transaction {
+  mailFrom: string | null = null;
+  rcptTo: string[] = [];
+  data: DataReader | null = null;
+  bdat: ChunkBody | null = null;
+  /** Bytes still to read in the current BDAT chunk. */
+  bdatRemaining = 0;
+  bdatLast = false;
+  /** BDAT chunk bytes that followed a failed BDAT command and are being skipped. */
+  bdatDiscard = false;
+}
+
+export interface AuthExchange {
+  mechanism: string;
+  step: number;
+  username: string | null;
+  challenge?: string;
+}
+
+export class Session {
+  readonly id = randomBytes(6).toString("hex");
+  readonly startedAt = Date.now();
+  readonly ctx: EventContext;
+  readonly o: SessionOptions;
+  socket: Socket;
+  mode: Mode = "command";
+  helo: string | null = null;
+  esmtp = false;
+  tls: TlsInfo | null = null;
+  authenticated = false;
+  auth: AuthAttempt[] = [];
+  authExchange: AuthExchange | null = null;
+  rdns: string | null = null;
+  txn = new Transaction();
+  txnCount = 0;
+  messages = 0;
+  commands = 0;
+  errorCount = 0;
+  junkCount = 0;
+  transcript: TranscriptLine[] = [];
+  private transcriptBytes = 0;
+  transcriptTruncated = false;
+  closeReason = "client-closed";
+  /** Set while a completed message is being stored (the reply waits for it). */
+  storing: Promise<unknown> | null = null;
+
+  private pending: Buffer = Buffer.alloc(0);
+  /** Set while a command line is longer than maxLineBytes: its head is kept, the rest skipped up to LF. */
+  private overlongHead: Buffer | null = null;
+  private out: string[] = [];
+  private outDelayMs = 0;
+  private pumping = false;
+  private paused = false;
+  private ended = false;
+  private dataTimer: NodeJS.Timeout | null = null;
+  private sessionTimer: NodeJS.Timeout;
+
+  constructor(socket: Socket, options: SessionOptions) {
+    this.socket = socket;
+    this.o = options;
+    const peer = options.peer ?? {
+      srcIp: normalizeIp(socket.remoteAddress),
+      srcPort: socket.remotePort ?? 0,
+      destIp: normalizeIp(socket.localAddress),
+      destPort: socket.localPort ?? 0,
+    };
+    this.ctx = {
+      session: this.id,
+      protocol: options.protocol,
+      src_ip: peer.srcIp,
+      src_port: peer.srcPort,
+      dest_ip: peer.destIp,
+      dest_port: peer.destPort,
+    };
+    this.sessionTimer = setTimeout(() => this.onTimeout("session-timeout"), options.limits.sessionTimeoutMs).unref();
+    options.rdns?.then((name) => {
+      this.rdns = name;
+      if (name) this.emit("smtp.rdns", { hostname: name });
+    }, () => {});
+  }
+
+  /** Starts the session: greets the client. Call once the socket is ready (after the TLS handshake for SMTPS). */
+  start(): void {
+    if (this.socket instanceof TLSSocket) this.tls = tlsInfo(this.socket, true);
+    this.attach(this.socket);
+    this.emit("smtp.session.connect", { channel: this.o.channel, tls: this.tls !== null, target: this.o.target ?? undefined });
+    if (this.tls) this.emit("smtp.tls.established", { tls_version: this.tls.version, cipher: this.tls.cipher, sni: this.tls.sni });
+    this.reply("greeting", { host: this.o.greetingHost ?? this.o.hostname });
+    void this.flushOut();
+  }
+
+  private attach(sock: Socket): void {
+    sock.setTimeout(this.o.limits.idleTimeoutMs);
+    sock.on("data", this.onData);
+    sock.on("timeout", this.onIdle);
+    sock.on("error", this.onError);
+    sock.on("close", this.onClose);
+  }
+
+  private detach(sock: Socket): void {
+    sock.off("data", this.onData);
+    sock.off("timeout", this.onIdle);
+    sock.off("error", this.onError);
+    sock.off("close", this.onClose);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.mode === "closed") return;
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (this.pumping) {
+      if (this.pending.length > this.o.limits.maxPendingInputBytes && !this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    void this.pump();
+  };
+
+  private readonly onIdle = (): void => this.onTimeout("idle-timeout");
+  private readonly onError = (): void => {
+    this.closeReason = "socket-error";
+  };
+  private readonly onClose = (): void => this.finish();
+
+  private onTimeout(reason: string): void {
+    if (this.mode === "closed") return;
+    this.closeReason = reason;
+    if (this.mode === "data" || this.mode === "bdat") this.dropMessage("timeout");
+    this.reply("timeout");
+    this.close(reason);
+  }
+
+  // ---- input ---------------------------------------------------------------------------------------------------
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.mode !== "closed" && this.pending.length > 0) {
+        if (this.mode === "data") {
+          const txn = this.txn;
+          const r = txn.data!.push(this.pending);
+          this.pending = r.rest;
+          if (!r.done) break;
+          await this.endData();
+          continue;
+        }
+        if (this.mode === "bdat") {
+          this.consumeBdat();
+          if (this.mode === "bdat") break;
+          if (this.txn.bdatLast && this.txn.bdatRemaining === 0 && this.txn.bdat) await this.endBdat();
+          continue;
+        }
+        const line = this.takeLine();
+        if (line === null) break;
+        const r = this.handleLine(line);
+        if (r) await r;
+        if (this.errorCount >= this.o.limits.hardErrorLimit && (this.mode as Mode) !== "closed") {
+          this.reply("tooManyErrors");
+          this.close("too-many-errors");
+        }
+      }
+    } catch (err) {
+      // A bug must never take the sensor down: end this session only.
+      this.closeReason = `internal-error: ${(err as Error).message}`;
+      this.reply("storageError");
+      this.close(this.closeReason);
+    } finally {
+      this.pumping = false;
+    }
+    await this.flushOut();
+    if (this.paused && this.mode !== "closed") {
+      this.paused = false;
+      this.socket.resume();
+    }
+    // Input that arrived while the last reply was being written.
+    if (this.pending.length > 0 && this.mode !== "closed" && !this.pumping && this.hasWork()) void this.pump();
+  }
+
+  private hasWork(): boolean {
+    return this.mode === "data" || this.mode === "bdat" || this.pending.includes(0x0a);
+  }
+
+  /** Next command line without its line ending; lines over maxLineBytes are cut (as Postfix does). */
+  private takeLine(): string | null {
+    const max = this.o.limits.maxLineBytes;
+    const nl = this.pending.indexOf(0x0a);
+    if (nl === -1) {
+      if (this.overlongHead === null && this.pending.length > max) {
+        this.overlongHead = Buffer.from(this.pending.subarray(0, max));
+        this.pending = Buffer.alloc(0);
+      } else if (this.overlongHead !== null) {
+        this.pending = Buffer.alloc(0);
+      }
+      return null;
+    }
+    let lineBuf: Buffer;
+    if (this.overlongHead !== null) {
+      lineBuf = this.overlongHead;
+      this.overlongHead = null;
+    } else {
+      lineBuf = this.pending.subarray(0, Math.min(nl, max));
+    }
+    this.pending = this.pending.subarray(nl + 1);
+    let end = lineBuf.length;
+    if (end > 0 && lineBuf[end - 1] === 0x0d) end--;
+    return lineBuf.toString("utf8", 0, end);
+  }
+
+  private handleLine(line: string): void | Promise<void> {
+    this.record("c", line);
+    if (this.mode === "auth") return authContinue(this, line);
+    this.commands++;
+    const sp = line.indexOf(" ");
+    const verb = (sp === -1 ? line : line.slice(0, sp)).toUpperCase();
+    const arg = sp === -1 ? "" : line.slice(sp + 1).trim();
+    this.emit("smtp.command", { verb: verb.slice(0, 64), arg: verb === "AUTH" ? arg.split(" ")[0] : arg.slice(0, 1024) });
+    if (line.trim() === "") {
+      this.error("emptyLine");
+      return;
+    }
+    if (this.o.persona.forbiddenVerbs.includes(verb)) {
+      this.reply("forbidden");
+      this.close("forbidden-command");
+      return;
+    }
+    if (this.o.persona.junkVerbs.includes(verb) && ++this.junkCount > this.o.limits.junkCommandLimit) this.errorCount++;
+    const handler = Object.hasOwn(HANDLERS, verb) ? HANDLERS[verb] : undefined;
+    if (!handler) {
+      this.error("unknown", { arg: line.slice(0, 256) });
+      return;
+    }
+    return handler(this, arg, verb);
+  }
+
+  // ---- DATA / BDAT ---------------------------------------------------------------------------------------------
+
+  startData(): void {
+    this.txn.data = new DataReader(this.o.limits.maxMessageBytes);
+    this.mode = "data";
+    this.startDataTimer();
+  }
+
+  startBdat(size: number, last: boolean, discard: boolean): void {
+    if (!this.txn.bdat) this.txn.bdat = new ChunkBody(this.o.limits.maxMessageBytes);
+    this.txn.bdatRemaining = size;
+    this.txn.bdatLast = last;
+    this.txn.bdatDiscard = discard;
+    this.mode = "bdat";
+    if (!this.dataTimer) this.startDataTimer();
+  }
+
+  private startDataTimer(): void {
+    this.dataTimer = setTimeout(() => this.onTimeout("data-timeout"), this.o.limits.dataTimeoutMs).unref();
+  }
+
+  private stopDataTimer(): void {
+    if (this.dataTimer) clearTimeout(this.dataTimer);
+    this.dataTimer = null;
+  }
+
+  private consumeBdat(): void {
+    const txn = this.txn;
+    const n = Math.min(txn.bdatRemaining, this.pending.length);
+    if (!txn.bdatDiscard) txn.bdat!.add(this.pending.subarray(0, n));
+    this.pending = this.pending.subarray(n);
+    txn.bdatRemaining -= n;
+    if (txn.bdatRemaining > 0) return;
+    this.mode = "command";
+    if (txn.bdatDiscard) {
+      txn.bdatDiscard = false;
+      return;
+    }
+    this.record("c", `[BDAT chunk ${txn.bdat!.size} bytes so far]`);
+    if (!txn.bdatLast) {
+      if (txn.bdat!.tooBig) {
+        this.dropMessage("size-limit");
+        this.error("messageTooBig");
+        this.resetTransaction();
+      } else this.reply("bdatChunk", { size: txn.bdat!.size });
+    }
+  }
+
+  private async endData(): Promise<void> {
+    const d = this.txn.data!;
+    this.mode = "command";
+    this.record("c", `[message ${d.size} bytes]`);
+    await this.completeMessage(d.tooBig, d.size, () => d.body());
+  }
+
+  private async endBdat(): Promise<void> {
+    const b = this.txn.bdat!;
+    await this.completeMessage(b.tooBig, b.size, () => b.body());
+  }
+
+  private async completeMessage(tooBig: boolean, size: number, body: () => Buffer): Promise<void> {
+    this.stopDataTimer();
+    const txn = this.txn;
+    if (tooBig) {
+      this.o.hooks.messageDropped(this, "size-limit", size);
+      this.error("messageTooBig");
+      this.resetTransaction();
+      return;
+    }
+    const queueId = this.o.persona.queueId();
+    await this.flushOut();
+    const store = this.o.hooks.storeMessage({
+      session: this,
+      queueId,
+      receivedAt: Date.now(),
+      helo: this.helo,
+      mailFrom: txn.mailFrom ?? "",
+      rcptTo: txn.rcptTo,
+      raw: body(),
+    });
+    this.storing = store;
+    const outcome = await store.finally(() => (this.storing = null));
+    this.resetTransaction();
+    if (this.mode === "closed") return;
+    if (outcome.ok) {
+      this.messages++;
+      this.reply("queued", { qid: queueId });
+    } else {
+      this.o.hooks.messageDropped(this, outcome.reason === "disk-full" ? "storage-full" : "storage-error", size);
+      this.error(outcome.reason === "disk-full" ? "storageFull" : "storageError");
+    }
+  }
+
+  private dropMessage(reason: string): void {
+    const size = this.txn.data?.size ?? this.txn.bdat?.size ?? 0;
+    this.o.hooks.messageDropped(this, reason, size);
+    this.stopDataTimer();
+  }
+
+  /** The one place a transaction ends: RSET, HELO/EHLO, end of DATA/BDAT, STARTTLS. */
+  resetTransaction(): void {
+    this.txn = new Transaction();
+  }
+
+  // ---- replies -------------------------------------------------------------------------------------------------
+
+  vars(extra?: Partial<ReplyVars>): ReplyVars {
+    return { host: this.o.hostname, ip: this.ctx.src_ip, rdns: this.rdns, ...extra };
+  }
+
+  reply(key: ReplyKey, extra?: Partial<ReplyVars>): void {
+    this.sendLines(renderReply(this.o.persona, key, this.vars(extra)));
+  }
+
+  /** An error reply: counts toward the error limits and, past the soft limit, is delayed as the real server does. */
+  error(key: ReplyKey, extra?: Partial<ReplyVars>): void {
+    this.errorCount++;
+    if (this.errorCount > this.o.limits.softErrorLimit) this.outDelayMs += this.o.limits.errorSleepMs;
+    this.reply(key, extra);
+  }
+
+  sendLines(lines: string[]): void {
+    for (const l of lines) {
+      this.record("s", l);
+      this.out.push(l + "\r\n");
+    }
+  }
+
+  /** Writes buffered replies in one write (pipelined replies go out together), after any persona delay. */
+  async flushOut(): Promise<void> {
+    let delay = this.outDelayMs;
+    this.outDelayMs = 0;
+    if (this.o.jitterMs > 0) delay += Math.floor(Math.random() * this.o.jitterMs);
+    if (delay > 0 && this.out.length > 0) await new Promise((r) => setTimeout(r, delay));
+    if (this.out.length === 0 || this.socket.destroyed) {
+      this.out = [];
+      return;
+    }
+    const data = this.out.join("");
+    this.out = [];
+    this.socket.write(data);
+    if (this.mode === "closed" && !this.ended) {
+      this.ended = true;
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 5000).unref();
+    }
+  }
+
+  /** Ends the session after the buffered replies are written. */
+  close(reason: string): void {
+    this.closeReason = reason;
+    this.mode = "closed";
+    this.pending = Buffer.alloc(0);
+    if (!this.pumping) void this.flushOut();
+  }
+
+  // ---- TLS -----------------------------------------------------------------------------------------------------
+
+  /** STARTTLS: everything the client pipelined after the command is discarded (command injection defence). */
+  async upgradeTls(): Promise<void> {
+    const ctx = this.o.secureContext!;
+    await this.flushOut();
+    this.pending = Buffer.alloc(0);
+    const plain = this.socket;
+    this.detach(plain);
+    const tlsSock = new TLSSocket(plain, { isServer: true, secureContext: ctx });
+    this.socket = tlsSock;
+    tlsSock.on("error", (err) => {
+      if (this.tls === null) this.emit("smtp.tls.failed", { reason: err.message.slice(0, 200) });
+      this.closeReason = "tls-error";
+      tlsSock.destroy();
+    });
+    plain.on("close", this.onClose);
+    await new Promise<void>((resolve) => {
+      tlsSock.once("secure", () => resolve());
+      tlsSock.once("close", () => resolve());
+    });
+    if (tlsSock.destroyed || this.mode === "closed") return;
+    plain.off("close", this.onClose);
+    this.tls = tlsInfo(tlsSock, false);
+    this.emit("smtp.tls.established", { tls_version: this.tls.version, cipher: this.tls.cipher, sni: this.tls.sni });
+    this.helo = null;
+    this.esmtp = false;
+    this.resetTransaction();
+    this.attach(tlsSock);
+  }
+
+  // ---- bookkeeping ---------------------------------------------------------------------------------------------
+
+  record(dir: "c" | "s", line: string): void {
+    if (this.transcriptTruncated) return;
+    const l = line.length > 1024 ? line.slice(0, 1024) + "…" : line;
+    this.transcriptBytes += l.length + 16;
+    if (this.transcriptBytes > this.o.limits.maxTranscriptBytes) {
+      this.transcriptTruncated = true;
+      return;
+    }
+    this.transcript.push({ dir, line: l, t: Date.now() - this.startedAt });
+  }
+
+  emit(id: EventId, fields?: Record<string, unknown>): void {
+    this.o.hooks.emit(id, this.ctx, fields);
+  }
+
+  recordAuth(a: Omit<AuthAttempt, "t">): void {
+    const attempt = { ...a, t: Date.now() - this.startedAt };
+    this.auth.push(attempt);
+    this.emit("smtp.auth.attempt", { mechanism: a.mechanism, username: a.username, password: a.password, accepted: a.accepted });
+  }
+
+  private finish(): void {
+    if (this.endedRecorded) return;
+    this.endedRecorded = true;
+    const wasInMessage = this.mode === "data" || this.mode === "bdat";
+    if (wasInMessage) this.dropMessage("client-disconnect");
+    this.mode = "closed";
+    this.ended = true;
+    this.stopDataTimer();
+    clearTimeout(this.sessionTimer);
+    this.socket.destroy();
+    const endedAt = Date.now();
+    this.emit("smtp.session.closed", { duration_ms: endedAt - this.startedAt, reason: this.closeReason, messages: this.messages, commands: this.commands });
+    this.o.hooks.sessionEnded({
+      id: this.id,
+      protocol: this.o.protocol,
+      channel: this.o.channel,
+      startedAt: this.startedAt,
+      endedAt,
+      srcIp: this.ctx.src_ip,
+      srcPort: this.ctx.src_port,
+      destIp: this.ctx.dest_ip,
+      destPort: this.ctx.dest_port,
+      target: this.o.target ?? null,
+      helo: this.helo,
+      rdns: this.rdns,
+      tls: this.tls,
+      auth: this.auth,
+      transcript: this.transcript,
+      transcriptTruncated: this.transcriptTruncated,
+      commands: this.commands,
+      messages: this.messages,
+      closeReason: this.closeReason,
+    });
+  }
+  private endedRecorded = false;
+}
+
+function tlsInfo(s: TLSSocket, implicit: boolean): TlsInfo {
+  const c = s.getCipher?.();
+  const sni = (s as TLSSocket & { servername?: string | false }).servername;
+  return { version: s.getProtocol?.() ?? null, cipher: c?.name ?? null, sni: typeof sni === "string" ? sni : null, implicit };
+}

@@ -1,0 +1,166 @@
+// The single SQLite writer, in a worker thread so fsyncs never stall SMTP sessions. Group commit: every request that
+// arrived while the previous commit was running is written in one transaction and one fsync.
+import { parentPort, workerData } from "node:worker_threads";
+import type { NewMessage, PrunePolicy, PruneResult, SessionRecord } from "../types.js";
+import { openWriterDb } from "./db.js";
+
+export type WriterRequest =
+  | { id: number; op: "putMessage"; arg: NewMessage }
+  | { id: number; op: "putSession"; arg: SessionRecord }
+  | { id: number; op: "prune"; arg: PrunePolicy }
+  | { id: number; op: "close" };
+
+export type WriterResponse =
+  | { id: number; ok: true; result: unknown; rawBytes: number }
+  | { id: number; ok: false; error: string; code: string | null; rawBytes: number };
+
+/** Rows deleted per statement while pruning, so one prune never holds the writer for long. */
+const PRUNE_BATCH = 500;
+
+const port = parentPort;
+if (!port) throw new Error("writer-worker must run in a worker thread");
+const { path } = workerData as { path: string };
+
+const db = openWriterDb(path);
+let rawBytes = (db.prepare("SELECT COALESCE(SUM(size), 0) AS n FROM messages WHERE body_stored = 1").get() as { n: number }).n;
+
+const insertMessage = db.prepare(`INSERT INTO messages (queue_id, session_id, received_at, src_ip, src_port, dest_ip,
+  dest_port, channel, helo, mail_from, rcpt_to, rcpt_count, subject, from_hdr, to_hdr, date_hdr, date_iso, message_id_hdr,
+  size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers, text_body)
+  VALUES (@queueId, @sessionId, @receivedAt, @srcIp, @srcPort, @destIp, @destPort, @channel, @helo, @mailFrom, @rcptTo,
+  @rcptCount, @subject, @fromHeader, @toHeader, @dateHeader, @date, @messageIdHeader, @size, @sha256, @bodyStored,
+  @dropReason, @kind, @verdict, @parseError, @attachments, @headers, @textBody)`);
+const insertRaw = db.prepare("INSERT INTO message_raw (message_id, data) VALUES (?, ?)");
+const insertSession = db.prepare(`INSERT OR REPLACE INTO sessions (id, protocol, channel, started_at, ended_at, src_ip,
+  src_port, dest_ip, dest_port, target, helo, rdns, tls, auth, transcript, transcript_truncated, commands, messages,
+  close_reason) VALUES (@id, @protocol, @channel, @startedAt, @endedAt, @srcIp, @srcPort, @destIp, @destPort, @target,
+  @helo, @rdns, @tls, @auth, @transcript, @transcriptTruncated, @commands, @messages, @closeReason)`);
+
+function putMessage(m: NewMessage): number {
+  const info = insertMessage.run({
+    ...m,
+    raw: undefined,
+    rcptTo: JSON.stringify(m.rcptTo),
+    rcptCount: m.rcptTo.length,
+    bodyStored: m.raw ? 1 : 0,
+    verdict: m.verdict ? JSON.stringify(m.verdict) : null,
+    attachments: JSON.stringify(m.attachments),
+    headers: JSON.stringify(m.headers),
+  });
+  const id = Number(info.lastInsertRowid);
+  if (m.raw) insertRaw.run(id, m.raw);
+  return id;
+}
+
+function putSession(s: SessionRecord): void {
+  insertSession.run({
+    ...s,
+    tls: s.tls ? JSON.stringify(s.tls) : null,
+    auth: JSON.stringify(s.auth),
+    transcript: JSON.stringify(s.transcript),
+    transcriptTruncated: s.transcriptTruncated ? 1 : 0,
+  });
+}
+
+function prune(p: PrunePolicy): PruneResult {
+  const result: PruneResult = { deletedMessages: 0, deletedSessions: 0, prunedBodies: 0, rawBytes: 0 };
+  if (p.olderThan !== null) {
+    const old = db.prepare("SELECT id, size, body_stored FROM messages WHERE received_at < ? ORDER BY id LIMIT ?");
+    const delRaw = db.prepare("DELETE FROM message_raw WHERE message_id = ?");
+    const delMsg = db.prepare("DELETE FROM messages WHERE id = ?");
+    for (;;) {
+      const rows = old.all(p.olderThan, PRUNE_BATCH) as { id: number; size: number; body_stored: number }[];
+      if (rows.length === 0) break;
+      db.transaction(() => {
+        for (const r of rows) {
+          delRaw.run(r.id);
+          delMsg.run(r.id);
+          if (r.body_stored === 1) rawBytes -= r.size;
+        }
+      })();
+      result.deletedMessages += rows.length;
+    }
+    result.deletedSessions = db.prepare("DELETE FROM sessions WHERE started_at < ?").run(p.olderThan).changes;
+  }
+  const oldestBodies = db.prepare("SELECT id, size FROM messages WHERE body_stored = 1 ORDER BY id LIMIT ?");
+  const delRaw = db.prepare("DELETE FROM message_raw WHERE message_id = ?");
+  const markPruned = db.prepare("UPDATE messages SET body_stored = 0, drop_reason = 'quota' WHERE id = ?");
+  while (rawBytes > p.quotaBytes) {
+    const rows = oldestBodies.all(PRUNE_BATCH) as { id: number; size: number }[];
+    if (rows.length === 0) break;
+    db.transaction(() => {
+      for (const r of rows) {
+        if (rawBytes <= p.quotaBytes) break;
+        delRaw.run(r.id);
+        markPruned.run(r.id);
+        rawBytes -= r.size;
+        result.prunedBodies++;
+      }
+    })();
+  }
+  if (result.deletedMessages > 0 || result.prunedBodies > 0) db.pragma("incremental_vacuum");
+  result.rawBytes = rawBytes;
+  return result;
+}
+
+let queue: Array<Exclude<WriterRequest, { op: "prune" | "close" }>> = [];
+let scheduled = false;
+
+function errorResponse(id: number, err: unknown): WriterResponse {
+  const e = err as { message?: string; code?: string };
+  return { id, ok: false, error: e.message ?? String(err), code: e.code ?? null, rawBytes };
+}
+
+function flush(): void {
+  scheduled = false;
+  const batch = queue;
+  queue = [];
+  if (batch.length === 0) return;
+  const results: WriterResponse[] = [];
+  const before = rawBytes;
+  try {
+    db.transaction(() => {
+      for (const req of batch) {
+        // A savepoint per request: one bad row fails alone, the batch still commits.
+        try {
+          const result = db.transaction(() => (req.op === "putMessage" ? putMessage(req.arg) : putSession(req.arg)))();
+          if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.size;
+          results.push({ id: req.id, ok: true, result: result ?? null, rawBytes });
+        } catch (err) {
+          results.push(errorResponse(req.id, err));
+        }
+      }
+    })();
+  } catch (err) {
+    // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
+    rawBytes = before;
+    for (const req of batch) port!.postMessage(errorResponse(req.id, err));
+    return;
+  }
+  for (const r of results) port!.postMessage({ ...r, rawBytes });
+}
+
+port.on("message", (req: WriterRequest) => {
+  if (req.op === "prune") {
+    flush();
+    try {
+      port.postMessage({ id: req.id, ok: true, result: prune(req.arg), rawBytes });
+    } catch (err) {
+      port.postMessage(errorResponse(req.id, err));
+    }
+    return;
+  }
+  if (req.op === "close") {
+    flush();
+    db.close();
+    port.postMessage({ id: req.id, ok: true, result: null, rawBytes });
+    return;
+  }
+  queue.push(req);
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flush);
+  }
+});
+
+port.postMessage({ id: 0, ok: true, result: "ready", rawBytes });

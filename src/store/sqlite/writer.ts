@@ -1,0 +1,74 @@
+// Main-thread handle on the SQLite writer worker: promises in, durable commits out.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import type { NewMessage, PrunePolicy, PruneResult, SessionRecord, StoreWriter } from "../types.js";
+import { DB_FILE } from "./db.js";
+import type { WriterRequest, WriterResponse } from "./writer-worker.js";
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+  /** The disk (or the file system quota) is full: the persona answers 452 4.3.1. */
+  get diskFull(): boolean {
+    return this.code === "SQLITE_FULL" || this.code === "ENOSPC";
+  }
+}
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type Payload = WriterRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+
+export async function openSqliteWriter(dataDir: string): Promise<StoreWriter> {
+  mkdirSync(dataDir, { recursive: true });
+  const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path: join(dataDir, DB_FILE) } });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let rawBytes = 0;
+  let dead: Error | null = null;
+
+  const ready = new Promise<void>((resolve, reject) => {
+    pending.set(0, { resolve: () => resolve(), reject });
+  });
+  worker.on("message", (res: WriterResponse) => {
+    rawBytes = res.rawBytes;
+    const p = pending.get(res.id);
+    if (!p) return;
+    pending.delete(res.id);
+    if (res.ok) p.resolve(res.result);
+    else p.reject(new StoreError(res.error, res.code));
+  });
+  const fail = (err: Error) => {
+    dead = err;
+    for (const p of pending.values()) p.reject(new StoreError(`store writer stopped: ${err.message}`, null));
+    pending.clear();
+  };
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`writer exited with code ${code}`)));
+  await ready;
+
+  function call<T>(req: Payload): Promise<T> {
+    if (dead) return Promise.reject(new StoreError(`store writer stopped: ${(dead as Error).message}`, null));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.postMessage({ ...req, id });
+    });
+  }
+
+  return {
+    putMessage: (m: NewMessage) => call<number>({ op: "putMessage", arg: m }),
+    putSession: (s: SessionRecord) => call<void>({ op: "putSession", arg: s }),
+    prune: (p: PrunePolicy) => call<PruneResult>({ op: "prune", arg: p }),
+    rawBytes: () => rawBytes,
+    async close() {
+      if (dead) return;
+      await call<void>({ op: "close" });
+      worker.removeAllListeners("exit");
+      await worker.terminate();
+    },
+  };
+}

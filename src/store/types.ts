@@ -1,0 +1,169 @@
+// The store interface: what the rest of relaytrap sees of storage. SQL lives only below store/.
+import type { AttachmentMeta, HeaderField, MessageKind, Verdict } from "../analysis/types.js";
+
+export type StoredKind = MessageKind | "unknown";
+
+/** Why a body was not kept although the message was acknowledged. */
+export type BodyDropReason = "source-cutoff" | "quota";
+
+export interface NewMessage {
+  queueId: string;
+  sessionId: string;
+  receivedAt: number;
+  srcIp: string;
+  srcPort: number;
+  destIp: string;
+  destPort: number;
+  channel: string;
+  helo: string | null;
+  mailFrom: string | null;
+  rcptTo: string[];
+  subject: string | null;
+  fromHeader: string | null;
+  toHeader: string | null;
+  dateHeader: string | null;
+  date: string | null;
+  messageIdHeader: string | null;
+  size: number;
+  sha256: string;
+  /** Exact bytes as received; null when the body is not kept (see dropReason). */
+  raw: Buffer | null;
+  dropReason: BodyDropReason | null;
+  kind: StoredKind;
+  verdict: Verdict | null;
+  parseError: string | null;
+  attachments: AttachmentMeta[];
+  headers: HeaderField[];
+  textBody: string | null;
+}
+
+export interface TranscriptLine {
+  /** "c": from the client, "s": from the server. */
+  dir: "c" | "s";
+  line: string;
+  /** Milliseconds since the session started. */
+  t: number;
+}
+
+export interface AuthAttempt {
+  mechanism: string;
+  username: string | null;
+  password: string | null;
+  accepted: boolean;
+  t: number;
+}
+
+export interface TlsInfo {
+  version: string | null;
+  cipher: string | null;
+  sni: string | null;
+  implicit: boolean;
+}
+
+export interface SessionRecord {
+  id: string;
+  protocol: string;
+  channel: string;
+  startedAt: number;
+  endedAt: number;
+  srcIp: string;
+  srcPort: number;
+  destIp: string;
+  destPort: number;
+  target: string | null;
+  helo: string | null;
+  rdns: string | null;
+  tls: TlsInfo | null;
+  auth: AuthAttempt[];
+  transcript: TranscriptLine[];
+  transcriptTruncated: boolean;
+  commands: number;
+  messages: number;
+  closeReason: string;
+}
+
+export interface PruneResult {
+  deletedMessages: number;
+  deletedSessions: number;
+  prunedBodies: number;
+  rawBytes: number;
+}
+
+export interface PrunePolicy {
+  /** Delete rows received before this time (ms since epoch); null: no age limit. */
+  olderThan: number | null;
+  /** Prune the oldest bodies until stored raw bytes are at most this. */
+  quotaBytes: number;
+}
+
+/** The single writer. putMessage resolves only once the message is durably committed. */
+export interface StoreWriter {
+  putMessage(m: NewMessage): Promise<number>;
+  putSession(s: SessionRecord): Promise<void>;
+  prune(policy: PrunePolicy): Promise<PruneResult>;
+  /** Bytes of raw bodies currently stored. */
+  rawBytes(): number;
+  close(): Promise<void>;
+}
+
+export interface MessageRow {
+  id: number;
+  queueId: string;
+  sessionId: string;
+  receivedAt: number;
+  srcIp: string;
+  srcPort: number;
+  destIp: string;
+  destPort: number;
+  channel: string;
+  helo: string | null;
+  mailFrom: string | null;
+  rcptTo: string[];
+  subject: string | null;
+  fromHeader: string | null;
+  toHeader: string | null;
+  dateHeader: string | null;
+  date: string | null;
+  messageIdHeader: string | null;
+  size: number;
+  sha256: string;
+  bodyStored: boolean;
+  dropReason: string | null;
+  kind: StoredKind;
+  verdict: Verdict | null;
+  parseError: string | null;
+  attachments: AttachmentMeta[];
+  headers: HeaderField[];
+}
+
+export interface MessageFilter {
+  kind?: StoredKind | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  srcIp?: string | undefined;
+  /** Only ids below this (cursor pagination, newest first). */
+  before?: number | undefined;
+  /** Only ids above this (oldest first iteration). */
+  after?: number | undefined;
+  limit?: number | undefined;
+}
+
+export interface SourceCount {
+  srcIp: string;
+  messages: number;
+  bytes: number;
+}
+
+export interface StoreReader {
+  /** Newest first. */
+  listMessages(filter: MessageFilter): MessageRow[];
+  /** Oldest first, in pages; safe while the writer runs. */
+  iterateMessages(filter: MessageFilter): Iterable<MessageRow>;
+  getMessage(id: number): MessageRow | null;
+  getRaw(id: number): Buffer | null;
+  getSession(id: string): SessionRecord | null;
+  /** Messages and bytes per source received since a time (for the per-source cutoff after a restart). */
+  sourceCounts(since: number): SourceCount[];
+  countMessages(): number;
+  close(): void;
+}
