@@ -1,0 +1,131 @@
+// Test helpers that start a real sensor: in-process (createSensor) or as the real CLI in a child process.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { validateConfig, type RawConfig } from "../../src/config/load.js";
+import type { RelaytrapEvent } from "../../src/events/dispatcher.js";
+import { createSensor, type Sensor } from "../../src/sensor.js";
+
+export const CLI = fileURLToPath(new URL("../../src/cli.js", import.meta.url));
+
+export function tempDir(prefix = "relaytrap-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TestSensor {
+  sensor: Sensor;
+  port: number;
+  tlsPort: number | null;
+  dataDir: string;
+  events: RelaytrapEvent[];
+  /** Resolves with the first event of this id (already seen, or the next one). */
+  waitEvent(id: string, pred?: (e: RelaytrapEvent) => boolean): Promise<RelaytrapEvent>;
+  close(): Promise<void>;
+}
+
+/** An in-process sensor on 127.0.0.1:0 with a capture sink; limits made test-friendly (no error sleep). */
+export async function startSensor(overrides: RawConfig = {}, opts: { smtps?: boolean } = {}): Promise<TestSensor> {
+  const dataDir = tempDir();
+  const config = validateConfig({
+    dataDir,
+    smtpListen: ["127.0.0.1:0"],
+    smtpsListen: opts.smtps ? ["127.0.0.1:0"] : [],
+    hostname: "mail.example.org",
+    ...overrides,
+    limits: { errorSleepMs: 0, ...(overrides.limits as object | undefined) },
+  });
+  const sensor = await createSensor(config, { log: () => {} });
+  const events: RelaytrapEvent[] = [];
+  let waiters: Array<() => void> = [];
+  sensor.events.addSink({
+    name: "capture",
+    write(e) {
+      events.push(e);
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    },
+  });
+  const port = sensor.listeners.find((l) => l.kind === "smtp")!.port;
+  const tlsPort = sensor.listeners.find((l) => l.kind === "smtps")?.port ?? null;
+  return {
+    sensor,
+    port,
+    tlsPort,
+    dataDir,
+    events,
+    async waitEvent(id, pred = () => true) {
+      for (;;) {
+        const e = events.find((x) => x.eventid === id && pred(x));
+        if (e) return e;
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    },
+    async close() {
+      await sensor.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  stdout: string[];
+  stderr: string;
+  /** Resolves with the bound listeners once the "listening" lines are out. */
+  listening: Promise<Array<{ kind: string; address: string; port: number }>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `node dist/src/cli.js ARGS` and collects its output. */
+export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; expectListeners?: number } = {}): CliProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const p: CliProcess = {
+    child,
+    stdout: [],
+    stderr: "",
+    listening: null as never,
+    exited: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
+  };
+  const want = opts.expectListeners ?? 1;
+  p.listening = new Promise((resolve, reject) => {
+    let buf = "";
+    const found: Array<{ kind: string; address: string; port: number }> = [];
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) !== -1) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        p.stdout.push(line);
+        const m = /^relaytrap: listening (\S+) on (.+):(\d+)$/.exec(line);
+        if (m) {
+          found.push({ kind: m[1]!, address: `${m[2]}:${m[3]}`, port: Number(m[3]) });
+          if (found.length === want) resolve(found);
+        }
+      }
+    });
+    void p.exited.then(({ code }) => reject(new Error(`relaytrap exited (${code}) before listening: ${p.stderr}`)));
+  });
+  p.listening.catch(() => {});
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (d: string) => (p.stderr += d));
+  return p;
+}
+
+/** Runs the CLI to completion and returns its output. */
+export async function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const code = await new Promise<number | null>((r) => child.once("close", (c) => r(c)));
+  return { code, stdout, stderr };
+}
