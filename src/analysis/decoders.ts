@@ -10,6 +10,8 @@ export interface Finding {
   ip?: string;
   strong: boolean;
   reversed?: boolean;
+  /** Other readings of the same decoded bytes (first octet ambiguous); analyze prefers one that is a sensor IP. */
+  alternatives?: string[];
 }
 
 /** Longest excerpt kept in an evidence entry. */
@@ -86,15 +88,72 @@ function fromDecoded(decoder: string, field: string, decoded: string, sourceText
     while (a > 0 && m.index - a < 8 && isPrintable(decoded.charCodeAt(a - 1))) a--;
     let b = m.end;
     while (b < decoded.length && b - m.end < 60 && isPrintable(decoded.charCodeAt(b))) b++;
-    out.push({ decoder, field, found: `${excerpt(sourceText.slice(0, 40))} -> ${excerpt(decoded.slice(a, b))}`, ip: m.ip, strong });
+    const f: Finding = { decoder, field, found: `${excerpt(sourceText.slice(0, 40))} -> ${excerpt(decoded.slice(a, b))}`, ip: m.ip, strong };
+    if (m.alternatives) {
+      f.alternatives = m.alternatives;
+      f.found += ` (first octet ambiguous, also ${m.alternatives.join(", ")})`;
+    }
+    out.push(f);
   }
   return out;
 }
 
 /** Remove line breaks (and the blanks around them) so a blob wrapped at any column is one run again. */
 export function unwrap(text: string): string {
-  return text.replace(/[ \t]*\r?\n[ \t]*/g, "");
+  if (!text.includes("\n")) return text;
+  // split + trim instead of /[ \t]*\n[ \t]*/: that regex backtracks quadratically on long runs of blanks
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .join("");
 }
+
+function charTable(chars: string): Uint8Array {
+  const t = new Uint8Array(128);
+  for (const c of chars) t[c.charCodeAt(0)] = 1;
+  return t;
+}
+const DIGITS = "0123456789";
+const HEX_CHARS = charTable(`${DIGITS}abcdefABCDEF`);
+const DIGIT_CHARS = charTable(DIGITS);
+const BASE64_CHARS = charTable(`${DIGITS}abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/_-`);
+
+/**
+ * Maximal runs of characters from `table`, at least `min` long (plus up to 2 trailing "=" when `padding`), that
+ * contain a match of the global regex `anchor`. The anchor is found by the regex engine (fast), the run around it by
+ * a loop; runs are visited left to right once, so the whole scan stays linear.
+ */
+export function runsAround(text: string, anchor: RegExp, table: Uint8Array, min: number, padding = false): string[] {
+  const out: string[] = [];
+  const inTable = (i: number): boolean => {
+    const c = text.charCodeAt(i);
+    return c < 128 && table[c] === 1;
+  };
+  let done = 0;
+  anchor.lastIndex = 0;
+  for (let m = anchor.exec(text); m !== null; m = anchor.exec(text)) {
+    if (m[0] === "") anchor.lastIndex++;
+    if (m.index < done) continue;
+    let a = m.index;
+    while (a > done && inTable(a - 1)) a--;
+    let b = m.index;
+    while (b < text.length && inTable(b)) b++;
+    done = Math.max(b, m.index + 1);
+    if (anchor.lastIndex < done) anchor.lastIndex = done;
+    if (b - a < min) continue;
+    let end = b;
+    if (padding) while (end < text.length && end - b < 2 && text.charCodeAt(end) === 61) end++;
+    out.push(text.slice(a, end));
+  }
+  return out;
+}
+
+// Alignment-independent anchors: the encoded form of "<digit>.<digit>" must occur somewhere in the run.
+const DECIMAL_DIGIT_DOT = /0(?:4[89]|5[0-7])0460(?:4[89]|5[0-7])/g;
+const HEX_DIGIT_DOT = /3\d2e3\d/gi;
+// Any 5 bytes of "a.b.c.d" text hold one whole 3-byte group: its 4 base64 characters look like this.
+const BASE64_DIGITS_GROUP = /(?=[LMNO][CDSTijz0][AEIMQUYcgkosw048][u-z0-5])/g;
+const BASE64_ANCHOR = /[LMNO][CDSTijz0][AEIMQUYcgkosw048][u-z0-5]/g;
 
 /**
  * Decimal ASCII in 3-digit triplets: "054053046055..." = "65.7...", wrapped across lines at any point.
@@ -102,8 +161,7 @@ export function unwrap(text: string): string {
  */
 export function decodeDecimalAscii(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const m of unwrap(text).matchAll(/\d{21,}/g)) {
-    const run = m[0];
+  for (const run of runsAround(unwrap(text), DECIMAL_DIGIT_DOT, DIGIT_CHARS, 21)) {
     for (let k = 0; k < 3; k++) {
       let decoded = "";
       for (let i = k; i + 3 <= run.length; i += 3) {
@@ -119,9 +177,7 @@ export function decodeDecimalAscii(text: string, field: string): Finding[] {
 /** Hex-encoded ASCII of an IP string: "3139382e35312e3130302e3233" = "198.51.100.23", tried at both nibble alignments. */
 export function decodeHexAscii(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const m of unwrap(text).matchAll(/[0-9A-Fa-f]{14,}/g)) {
-    const run = m[0];
-    if (!/2e/i.test(run) && !/e2/i.test(run)) continue; // no "." byte at any alignment
+  for (const run of runsAround(unwrap(text), HEX_DIGIT_DOT, HEX_CHARS, 14)) {
     for (let k = 0; k < 2; k++) {
       const decoded = Buffer.from(run.slice(k, run.length - ((run.length - k) % 2)), "hex").toString("latin1");
       out.push(...fromDecoded("hex-ascii", field, decoded, run));
@@ -133,11 +189,11 @@ export function decodeHexAscii(text: string, field: string): Finding[] {
 /** "1<8 hex digits>:<port>": the 8 hex digits are the 4 IPv4 octets ("1C6336417:25" = 198.51.100.23 port 25). */
 export function decodeHexPort(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const m of text.matchAll(/(?<![0-9A-Za-z])1([0-9A-Fa-f]{8}):(\d{1,5})(?!\d)/g)) {
-    const port = Number(m[2]);
+  for (const m of text.matchAll(/(?:^|[^0-9A-Za-z])(1([0-9A-Fa-f]{8}):(\d{1,5}))(?!\d)/g)) {
+    const port = Number(m[3]);
     if (port < 1 || port > 65535) continue;
-    const ip = ipv4FromInt(parseInt(m[1] ?? "", 16));
-    if (ip) out.push({ decoder: "hex-port", field, found: `${m[0]} -> ${ip}:${port}`, ip, strong: true });
+    const ip = ipv4FromInt(parseInt(m[2] ?? "", 16));
+    if (ip) out.push({ decoder: "hex-port", field, found: `${m[1] ?? ""} -> ${ip}:${port}`, ip, strong: true });
   }
   return out;
 }
@@ -145,11 +201,12 @@ export function decodeHexPort(text: string, field: string): Finding[] {
 /** Dotless 32-bit decimal integers ("3325256727" = 198.51.100.23); only 1.0.0.0 and up. Weak: counted in test context. */
 export function decodeDotlessInt(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const m of text.matchAll(/(?<![0-9A-Za-z.])\d{8,10}(?![0-9A-Za-z]|\.\d)/g)) {
-    const n = Number(m[0]);
+  for (const m of text.matchAll(/(?:^|[^0-9A-Za-z.])(\d{8,10})(?![0-9A-Za-z]|\.\d)/g)) {
+    const digits = m[1] ?? "";
+    const n = Number(digits);
     if (n < 0x01000000 || n > 0xffffffff) continue;
     const ip = ipv4FromInt(n);
-    if (ip) out.push({ decoder: "dotless-int", field, found: `${m[0]} -> ${ip}`, ip, strong: false });
+    if (ip) out.push({ decoder: "dotless-int", field, found: `${digits} -> ${ip}`, ip, strong: false });
   }
   return out;
 }
@@ -164,10 +221,12 @@ export const MAX_BASE64_RUN = 64 * 1024;
  */
 export function decodeBase64(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const m of unwrap(text).matchAll(/[A-Za-z0-9+/_-]{10,}={0,2}/g)) {
-    const run = m[0].length > MAX_BASE64_RUN ? m[0].slice(0, MAX_BASE64_RUN) : m[0];
+  for (const whole of runsAround(unwrap(text), BASE64_ANCHOR, BASE64_CHARS, 10, true)) {
+    const run = whole.length > MAX_BASE64_RUN ? whole.slice(0, MAX_BASE64_RUN) : whole;
     if (/^[0-9]+$/.test(run)) continue; // a digit string is handled by the decimal decoders
-    for (let k = 0; k < 4; k++) {
+    const offsets = new Set<number>();
+    for (const g of run.matchAll(BASE64_DIGITS_GROUP)) offsets.add(g.index % 4);
+    for (const k of offsets) {
       const decoded = Buffer.from(run.slice(k), "base64").toString("latin1");
       out.push(...fromDecoded("base64", field, decoded, run.slice(k)));
     }

@@ -18,6 +18,7 @@ import {
   decodeReversedIps,
   excerpt,
   ipSet,
+  unwrap,
   type Finding,
 } from "./decoders.js";
 import { decodeEnvelope, unwrapRecipient } from "./envelope.js";
@@ -114,7 +115,9 @@ function weighField(field: ScanField, sensors: ReadonlySet<string>, strongWords:
   out.push(...plain, ...reversed);
   if (strongWords || field.position === "local" || field.position === "header-test") out.push(...decodeDotlessInt(t, field.name));
   else out.push(...decodeDotlessInt(t, field.name).filter((f) => f.ip !== undefined && sensors.has(f.ip)));
-  out.push(...decodeDecimalAscii(t, field.name), ...decodeHexAscii(t, field.name), ...decodeHexPort(t, field.name), ...decodeBase64(t, field.name));
+  const joined = unwrap(t); // once for the three blob decoders (unwrap of unwrapped text is free)
+  out.push(...decodeDecimalAscii(joined, field.name), ...decodeHexAscii(joined, field.name), ...decodeBase64(joined, field.name));
+  out.push(...decodeHexPort(t, field.name));
   return out;
 }
 
@@ -181,7 +184,10 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   }
 
   const weighed = new Map<string, Weighed>();
-  const add = (f: Finding, position: Position | null): void => {
+  const add = (found: Finding, position: Position | null): void => {
+    // An ambiguous decoded reading: a sensor IP among the readings wins.
+    const alt = found.ip !== undefined && !sensors.has(found.ip) ? found.alternatives?.find((ip) => sensors.has(ip)) : undefined;
+    const f: Finding = alt ? { ...found, ip: alt, alternatives: [found.ip ?? "", ...(found.alternatives ?? []).filter((x) => x !== alt)] } : found;
     const weight = weightOf(f, position, sensors);
     const base = weightOf(f, position, new Set());
     const sensorBonus = f.ip !== undefined && sensors.has(f.ip) && (base >= SUPPORTING_BELOW || !WEAK_FORMS.has(f.decoder));
@@ -210,6 +216,7 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
     const e: Evidence = { decoder: f.decoder, field: f.field, found: f.found, weight };
     if (f.ip !== undefined) e.ip = f.ip;
     if (f.reversed) e.reversed = true;
+    if (f.alternatives) e.alternatives = f.alternatives;
     return e;
   });
   // Tested IPs come from the main evidence; supporting evidence (a stray IP in a short body) only when there is no other.

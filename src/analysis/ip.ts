@@ -111,14 +111,14 @@ export interface IpMatch {
   text: string;
   index: number;
   end: number;
+  /** Other readings of the same decoded text, when a glued digit makes the first octet ambiguous. */
+  alternatives?: string[];
 }
 
 // A dotted quad not glued to a preceding digit or dot, and not continued by a digit or ".digit".
 const IPV4_STRICT = /(?<![0-9.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9]|\.\d)/g;
-// A dotted quad anywhere (decoded bytes): a digit run glued before the first octet is resolved later.
-const IPV4_LOOSE = /\d+\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d)/g;
-// Runs of characters that may form an IPv6 address; filtered by isIPv6 afterwards.
-const IPV6_TOKEN = /[0-9A-Fa-f:.]{2,}/g;
+// A dotted quad anywhere (decoded bytes); up to 16 digits before the first dot (bounded: no quadratic scan of long digit runs).
+const IPV4_LOOSE = /\d{1,16}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d|\.\d)/g;
 
 /** Plain dotted IPv4 addresses in ordinary text (strict boundaries). */
 export function findIpv4(text: string): IpMatch[] {
@@ -130,9 +130,13 @@ export function findIpv4(text: string): IpMatch[] {
   return out;
 }
 
+// Bytes after which a dotted quad in decoded text starts cleanly (anything else may be garbage glued to it).
+const CLEAN_BEFORE = new Set([..." \t\r\n:=|,;[(<\"'/@#&?"].map((c) => c.charCodeAt(0)));
+
 /**
- * Dotted IPv4 addresses in decoded bytes (as latin1 text). Decoded garbage may put digits right before the first
- * octet ("971.2.3.4"); then every valid reading of the last 1-3 digits is returned ("71.2.3.4", "1.2.3.4").
+ * Dotted IPv4 addresses in decoded bytes (as latin1 text). The longest valid reading of the first octet wins; when
+ * it does not start cleanly (after a separator or at the start), decoded garbage may have glued digits to it
+ * ("`80.0.0.0:1" may be 0.0.0.0), so the shorter valid readings are listed in `alternatives`.
  */
 export function findIpv4Loose(text: string): IpMatch[] {
   const out: IpMatch[] = [];
@@ -141,25 +145,44 @@ export function findIpv4Loose(text: string): IpMatch[] {
     const firstDot = s.indexOf(".");
     const run = s.slice(0, firstDot);
     const rest = s.slice(firstDot);
-    for (let len = Math.min(3, run.length); len >= 1; len--) {
+    const clean = run.length <= 3 && (m.index === 0 || CLEAN_BEFORE.has(text.charCodeAt(m.index - 1)));
+    const readings: IpMatch[] = [];
+    for (let len = Math.min(3, run.length); len >= (clean ? run.length : 1); len--) {
       const cand = run.slice(run.length - len) + rest;
       const ip = normaliseIp(cand);
-      if (!ip) continue;
-      const index = m.index + run.length - len;
-      out.push({ ip, text: cand, index, end: m.index + s.length });
-      if (len === run.length) break; // unambiguous
+      if (ip) readings.push({ ip, text: cand, index: m.index + run.length - len, end: m.index + s.length });
     }
+    const [primary, ...others] = readings;
+    if (!primary) continue;
+    if (others.length > 0) primary.alternatives = others.map((x) => x.ip);
+    out.push(primary);
   }
   return out;
 }
 
-/** IPv6 addresses in text (at least two colons, validated by node:net). "::" alone is ignored. */
+function isV6Char(c: number): boolean {
+  return (c >= 48 && c <= 58) || c === 46 || (c >= 65 && c <= 70) || (c >= 97 && c <= 102); // 0-9 : . A-F a-f
+}
+
+/** Longest text an IPv6 token may have ("ffff:...:255.255.255.255" is 45). */
+const MAX_V6_TOKEN = 64;
+
+/** IPv6 addresses in text (at least two colons, validated by node:net). "::" alone is ignored. Scans from each colon. */
 export function findIpv6(text: string): IpMatch[] {
   const out: IpMatch[] = [];
-  for (const m of text.matchAll(IPV6_TOKEN)) {
-    let s = m[0];
-    let index = m.index;
-    if (s.length > 64 || s.indexOf(":") === s.lastIndexOf(":")) continue;
+  let pos = 0;
+  for (;;) {
+    const colon = text.indexOf(":", pos);
+    if (colon < 0) break;
+    let a = colon;
+    while (a > 0 && isV6Char(text.charCodeAt(a - 1))) a--;
+    let b = colon + 1;
+    while (b < text.length && isV6Char(text.charCodeAt(b))) b++;
+    pos = b;
+    if (b - a > MAX_V6_TOKEN) continue;
+    let s = text.slice(a, b);
+    let index = a;
+    if (s.indexOf(":") === s.lastIndexOf(":")) continue;
     const before = index > 0 ? text.charAt(index - 1) : "";
     if (/[A-Za-z0-9_]/.test(before)) {
       // "IPv6:2001:db8::1" tokenises as "6:2001:db8::1" after "IPv"

@@ -59,6 +59,8 @@ export interface Evidence {
   weight?: number;
   /** True when the IP was read from DNSBL-style reversed octets (23.100.51.198 -> 198.51.100.23). */
   reversed?: boolean;
+  /** Other readings of the same decoded bytes when a glued digit makes the first octet ambiguous. */
+  alternatives?: string[];
 }
 
 export interface Verdict {

@@ -10,7 +10,7 @@ const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 
 const limitsShape = Object.fromEntries(
-  Object.entries(LIMIT_DEFAULTS).map(([k, v]) => [k, (k === "errorSleepMs" ? nonNegInt : positiveInt).default(v)]),
+  Object.entries(LIMIT_DEFAULTS).map(([k, v]) => [k, (k === "errorSleepMs" || k === "authFailureDelayMs" ? nonNegInt : positiveInt).default(v)]),
 ) as { [K in keyof typeof LIMIT_DEFAULTS]: z.ZodDefault<z.ZodNumber> };
 
 export const PERSONAS = ["postfix", "sendmail", "exim"] as const;

@@ -32,6 +32,8 @@ export const LIMIT_DEFAULTS = {
   maxTranscriptBytes: 64 * 1024,
   /** Bytes of unprocessed input buffered while a reply is pending (pipelining); beyond it reading pauses. */
   maxPendingInputBytes: 256 * 1024,
+  /** Delay before an AUTH failure reply (Dovecot's auth_failure_delay behind Postfix). */
+  authFailureDelayMs: 2000,
   /** AUTH exchange line limit (Postfix smtpd_sasl lines are command lines too). */
   maxAuthSteps: 5,
 } as const;

@@ -69,7 +69,14 @@ export type ReplyKey =
   | "authOk"
   | "noopSyntax"
   | "rsetSyntax"
-  | "quitSyntax";
+  | "quitSyntax"
+  | "badUtf8"
+  | "xclient"
+  | "mailBadAddress"
+  | "mailBadSize"
+  | "rcptBadAddress"
+  | "bdatQueued"
+  | "authCannotDecodeInitial";
 
 export interface Persona {
   name: PersonaName;
@@ -81,6 +88,14 @@ export interface Persona {
   ehloGreeting: string;
   /** Verbs that end the session as an HTTP request on the SMTP port would (Postfix smtpd_forbidden_commands). */
   forbiddenVerbs: string[];
+  /** Verbs matching this also end the session (Postfix's default `regexp:{{/^[^A-Z]/ Bogus}}`, case-insensitive). */
+  forbiddenPattern: RegExp | null;
+  /** Command lines that are not valid UTF-8 get the badUtf8 reply (Postfix with smtputf8_enable). */
+  checkUtf8: boolean;
+  /** A command line ends at its first NUL byte (Postfix reads it as a C string). */
+  nulEndsLine: boolean;
+  /** BDAT's final byte count includes the CRLF the server appends to a message not ending in one. */
+  bdatCountsAddedCrlf: boolean;
   /** Commands that count toward the junk command limit (Postfix smtpd_junk_command_limit). */
   junkVerbs: string[];
   /** Whether VRFY answers at all (false: treated as an unknown command). */
@@ -137,6 +152,10 @@ export const PERSONAS: Record<PersonaName, Persona> = {
     ehloGreeting: "{host}",
     ehloKeywords: ["PIPELINING", "SIZE {size}", "VRFY", "ETRN", "STARTTLS", "AUTH {mechs}", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"],
     forbiddenVerbs: ["CONNECT", "GET", "POST"],
+    forbiddenPattern: /^[^A-Z]/i,
+    checkUtf8: true,
+    nulEndsLine: true,
+    bdatCountsAddedCrlf: true,
     junkVerbs: ["NOOP", "VRFY", "ETRN", "RSET"],
     vrfy: true,
     etrn: true,
@@ -168,22 +187,22 @@ export const PERSONAS: Record<PersonaName, Persona> = {
       dataNoValidRcpt: "554 5.5.1 Error: no valid recipients",
       dataGo: "354 End data with <CR><LF>.<CR><LF>",
       queued: "250 2.0.0 Ok: queued as {qid}",
-      messageTooBig: "552 5.3.4 Message size exceeds fixed limit",
+      messageTooBig: "552 5.3.4 Error: message file too big",
       storageFull: "452 4.3.1 Insufficient system storage",
       storageError: "451 4.3.0 Error: queue file write error",
-      bdatSyntax: "501 5.5.4 Syntax: BDAT count [LAST]",
+      bdatSyntax: "521 5.5.4 Syntax: BDAT count [LAST]",
       bdatChunk: "250 2.0.0 Ok: {size} bytes",
       bdatNeedRcpt: "503 5.5.1 Error: need RCPT command",
       dataAfterBdat: "503 5.5.1 Error: DATA after BDAT",
       vrfyOk: "252 2.0.0 {arg}",
       vrfyUnknown: "550 5.1.1 <{addr}>: Recipient address rejected: User unknown in local recipient table",
-      vrfySyntax: "501 5.5.4 Syntax: VRFY address",
-      expn: "502 5.5.2 Error: command not recognized",
-      help: "502 5.5.2 Error: command not recognized",
-      etrnOk: "458 Unable to queue messages for {arg}",
+      vrfySyntax: "501 5.5.4 Syntax: VRFY address [SMTPUTF8]",
+      expn: "500 5.5.2 Error: command not recognized",
+      help: "500 5.5.2 Error: command not recognized",
+      etrnOk: "459 <{arg}>: service unavailable",
       etrnSyntax: "500 Syntax: ETRN domain",
       etrnNeedHelo: "503 Error: send HELO/EHLO first",
-      unknown: "502 5.5.2 Error: command not recognized",
+      unknown: "500 5.5.2 Error: command not recognized",
       emptyLine: "500 5.5.2 Error: bad syntax",
       quit: "221 2.0.0 Bye",
       forbidden: "221 2.7.0 Error: I can break rules, too. Goodbye.",
@@ -201,13 +220,20 @@ export const PERSONAS: Record<PersonaName, Persona> = {
       authAlready: "503 5.5.1 Error: already authenticated",
       authInTransaction: "503 5.5.1 Error: MAIL transaction in progress",
       authBadMechanism: "535 5.7.8 Error: authentication failed: Invalid authentication mechanism",
-      authCannotDecode: "501 5.5.2 Cannot decode response",
+      authCannotDecode: "535 5.7.8 Error: authentication failed: Invalid base64 data in continued response",
       authAborted: "501 5.7.0 Authentication aborted",
-      authFailed: "535 5.7.8 Error: authentication failed: authentication failure",
+      authFailed: "535 5.7.8 Error: authentication failed: (reason unavailable)",
       authOk: "235 2.7.0 Authentication successful",
       noopSyntax: "250 2.0.0 Ok",
       rsetSyntax: "501 5.5.4 Syntax: RSET",
       quitSyntax: "221 2.0.0 Bye",
+      badUtf8: "500 5.5.2 Error: bad UTF-8 syntax",
+      xclient: "550 5.7.0 Error: insufficient authorization",
+      mailBadAddress: "501 5.1.7 Bad sender address syntax",
+      mailBadSize: "501 5.5.4 Bad message size syntax",
+      rcptBadAddress: "501 5.1.3 Bad recipient address syntax",
+      bdatQueued: "250 2.0.0 Ok: {size} bytes queued as {qid}",
+      authCannotDecodeInitial: "535 5.7.8 Error: authentication failed: Invalid base64 data in initial response",
     },
   },
   sendmail: {
@@ -215,6 +241,10 @@ export const PERSONAS: Record<PersonaName, Persona> = {
     ehloGreeting: "{host} Hello {rdns} [{ip}], pleased to meet you",
     ehloKeywords: ["ENHANCEDSTATUSCODES", "PIPELINING", "8BITMIME", "SIZE {size}", "DSN", "ETRN", "AUTH {mechs}", "STARTTLS", "DELIVERBY", "HELP"],
     forbiddenVerbs: [],
+    forbiddenPattern: null,
+    checkUtf8: false,
+    nulEndsLine: false,
+    bdatCountsAddedCrlf: false,
     junkVerbs: ["NOOP", "VRFY", "ETRN", "RSET", "HELP"],
     vrfy: true,
     etrn: true,
@@ -286,6 +316,13 @@ export const PERSONAS: Record<PersonaName, Persona> = {
       noopSyntax: "250 2.0.0 OK",
       rsetSyntax: "250 2.0.0 Reset state",
       quitSyntax: "221 2.0.0 {host} closing connection",
+      badUtf8: "500 5.5.1 Command unrecognized: \"{arg}\"",
+      xclient: "500 5.5.1 Command unrecognized: \"{arg}\"",
+      mailBadAddress: "553 5.1.0 <{addr}>... Unbalanced '<'",
+      mailBadSize: "501 5.5.2 Syntax error in parameters scanning \"from\"",
+      rcptBadAddress: "553 5.1.0 <{addr}>... Unbalanced '<'",
+      bdatQueued: "500 5.5.1 Command unrecognized: \"BDAT\"",
+      authCannotDecodeInitial: "501 5.5.4 cannot decode AUTH parameter",
     },
   },
   exim: {
@@ -293,6 +330,10 @@ export const PERSONAS: Record<PersonaName, Persona> = {
     ehloGreeting: "{host} Hello {rdns} [{ip}]",
     ehloKeywords: ["SIZE {size}", "8BITMIME", "PIPELINING", "AUTH {mechs}", "CHUNKING", "STARTTLS", "PRDR", "HELP"],
     forbiddenVerbs: [],
+    forbiddenPattern: null,
+    checkUtf8: false,
+    nulEndsLine: false,
+    bdatCountsAddedCrlf: false,
     junkVerbs: ["NOOP", "VRFY", "ETRN", "RSET", "HELP"],
     vrfy: true,
     etrn: false,
@@ -364,6 +405,13 @@ export const PERSONAS: Record<PersonaName, Persona> = {
       noopSyntax: "250 OK",
       rsetSyntax: "250 Reset OK",
       quitSyntax: "221 {host} closing connection",
+      badUtf8: "500 unrecognized command",
+      xclient: "500 unrecognized command",
+      mailBadAddress: "501 <{addr}>: missing or malformed local part",
+      mailBadSize: "501 invalid data for SIZE parameter",
+      rcptBadAddress: "501 <{addr}>: missing or malformed local part",
+      bdatQueued: "250 OK id={qid}",
+      authCannotDecodeInitial: "501 Invalid base64 data",
     },
   },
 };

@@ -45,16 +45,18 @@ describe("smtp session (postfix persona)", () => {
     await c.expect("DATA", "503 5.5.1 Error: need RCPT command");
     await c.expect("RCPT TO:<a@b.example>", "503 5.5.1 Error: need MAIL command");
     await c.expect("MAIL", "501 5.5.4 Syntax: MAIL FROM:<address>");
-    await c.expect("MAIL FROM:<broken", "501 5.5.4 Syntax: MAIL FROM:<address>");
+    await c.expect("MAIL FROM:<broken", "501 5.1.7 Bad sender address syntax");
     await c.expect("MAIL FROM:<a@b.example> SIZE=99999999999", "552 5.3.4 Message size exceeds fixed limit");
     await c.expect("MAIL FROM:<a@b.example> FOO=bar", "555 5.5.4 Unsupported option: FOO=bar");
     await c.expect("mail from:<a@b.example>", "250 2.1.0 Ok");
     await c.expect("MAIL FROM:<a@b.example>", "503 5.5.1 Error: nested MAIL command");
     await c.expect("DATA", "554 5.5.1 Error: no valid recipients");
     await c.expect("RCPT TO:<nosuchuser@mail.example.org>", "550 5.1.1 <nosuchuser@mail.example.org>: Recipient address rejected: User unknown in local recipient table");
-    await c.expect("EHLO again", "503 5.5.1 Error: MAIL transaction in progress");
+    await c.expect("RCPT TO:<>", "501 5.1.3 Bad recipient address syntax");
+    await c.expect("EHLO again", "250 ");
+    await c.expect("DATA", "503 5.5.1 Error: need RCPT command");
     await c.expect("RSET", "250 2.0.0 Ok");
-    await c.expect("FOO bar", "502 5.5.2 Error: command not recognized");
+    await c.expect("FOO bar", "500 5.5.2 Error: command not recognized");
     await c.expect("", "500 5.5.2 Error: bad syntax");
     await c.expect("HELO", "501 Syntax: HELO hostname");
     await c.expect("EHLO", "501 Syntax: EHLO hostname");
@@ -99,7 +101,8 @@ describe("smtp session (postfix persona)", () => {
     c.write("BDAT 12\r\nSubject: b\r\n");
     assert.deepEqual(await c.reply(), ["250 2.0.0 Ok: 12 bytes"]);
     c.write("BDAT 6 LAST\r\n\r\nbody");
-    assert.match((await c.reply())[0]!, /^250 2\.0\.0 Ok: queued as /);
+    // Postfix counts the CRLF it appends to a message that does not end with one.
+    assert.match((await c.reply())[0]!, /^250 2\.0\.0 Ok: 20 bytes queued as [0-9A-F]+$/);
     const e = await t.waitEvent("smtp.message.stored", (x) => x.subject === "b");
     assert.equal(t.sensor.reader.getRaw(e.message as number)!.toString(), "Subject: b\r\n\r\nbody");
     await c.quit();
@@ -157,8 +160,8 @@ describe("smtp session (postfix persona)", () => {
   it("ends the session with 421 at the hard error limit", async () => {
     const c = await SmtpClient.connect(t.port);
     await c.reply();
-    for (let i = 1; i < 20; i++) await c.expect(`BOGUS${i}`, "502 5.5.2");
-    assert.deepEqual(await c.send("BOGUS20"), ["502 5.5.2 Error: command not recognized"]);
+    for (let i = 1; i < 20; i++) await c.expect(`BOGUS${i}`, "500 5.5.2");
+    assert.deepEqual(await c.send("BOGUS20"), ["500 5.5.2 Error: command not recognized"]);
     assert.deepEqual(await c.reply(), ["421 4.7.0 mail.example.org Error: too many errors"]);
     await c.closedPromise;
   });
@@ -169,7 +172,7 @@ describe("smtp session (postfix persona)", () => {
     // 10 MB of one line, written in pieces; memory stays bounded and the reply is one error.
     const piece = Buffer.alloc(1024 * 1024, "A");
     for (let i = 0; i < 10; i++) c.write(piece);
-    assert.deepEqual(await c.send(""), ["502 5.5.2 Error: command not recognized"]);
+    assert.deepEqual(await c.send(""), ["500 5.5.2 Error: command not recognized"]);
     await c.expect("NOOP", "250");
     await c.quit();
   });
@@ -198,7 +201,7 @@ describe("smtp session (postfix persona)", () => {
       await c.expect("MAIL FROM:<a@b.example>", "250");
       await c.expect("RCPT TO:<c@d.example>", "250");
       await c.expect("DATA", "354");
-      assert.deepEqual(await c.sendData("Subject: big\r\n\r\n" + "x".repeat(5000)), ["552 5.3.4 Message size exceeds fixed limit"]);
+      assert.deepEqual(await c.sendData("Subject: big\r\n\r\n" + "x".repeat(5000)), ["552 5.3.4 Error: message file too big"]);
       await c.expect("NOOP", "250");
       await c.quit();
       assert.equal(small.sensor.reader.countMessages(), 0);
@@ -255,7 +258,7 @@ describe("smtp session with AUTH enabled", () => {
     await c.expect(Buffer.from("hunter2").toString("base64"), "535 5.7.8");
     await c.expect("AUTH PLAIN", "334");
     await c.expect("*", "501 5.7.0 Authentication aborted");
-    await c.expect("AUTH PLAIN !!!", "501 5.5.2 Cannot decode response");
+    await c.expect("AUTH PLAIN !!!", "535 5.7.8 Error: authentication failed: Invalid base64 data in initial response");
     const cram = await c.expect("AUTH CRAM-MD5", "334 ");
     assert.match(Buffer.from(cram[0]!.slice(4), "base64").toString(), /^<\d+\.\d+@mail\.example\.org>$/);
     await c.expect(Buffer.from("carol 0123456789abcdef").toString("base64"), "535");

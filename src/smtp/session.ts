@@ -1,5 +1,6 @@
 // One SMTP session: the connection state (peer, TLS, AUTH, counters), one Transaction (envelope + body), the input pump
 // that feeds lines to the handler table, and the reply writer. Protocol only: storing is the hooks' business.
+import { isUtf8 } from "node:buffer";
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { TLSSocket, type SecureContext } from "node:tls";
@@ -202,7 +203,7 @@ export class Session {
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.mode !== "closed" && this.pending.length > 0) {
+      while (this.mode !== "closed" && (this.pending.length > 0 || (this.mode === "bdat" && this.txn.bdatRemaining === 0))) {
         if (this.mode === "data") {
           const txn = this.txn;
           const r = txn.data!.push(this.pending);
@@ -212,9 +213,9 @@ export class Session {
           continue;
         }
         if (this.mode === "bdat") {
-          this.consumeBdat();
-          if (this.mode === "bdat") break;
-          if (this.txn.bdatLast && this.txn.bdatRemaining === 0 && this.txn.bdat) await this.endBdat();
+          const r = this.consumeBdat();
+          if (r === "more") break;
+          if (r === "last") await this.endBdat();
           continue;
         }
         const line = this.takeLine();
@@ -222,6 +223,8 @@ export class Session {
         const r = this.handleLine(line);
         if (r) await r;
         if (this.errorCount >= this.o.limits.hardErrorLimit && (this.mode as Mode) !== "closed") {
+          // The last error reply goes out on its own; the 421 follows (after the error delay), as with Postfix.
+          await this.flushOut();
           this.reply("tooManyErrors");
           this.close("too-many-errors");
         }
@@ -248,7 +251,7 @@ export class Session {
   }
 
   /** Next command line without its line ending; lines over maxLineBytes are cut (as Postfix does). */
-  private takeLine(): string | null {
+  private takeLine(): Buffer | null {
     const max = this.o.limits.maxLineBytes;
     const nl = this.pending.indexOf(0x0a);
     if (nl === -1) {
@@ -268,35 +271,46 @@ export class Session {
       lineBuf = this.pending.subarray(0, Math.min(nl, max));
     }
     this.pending = this.pending.subarray(nl + 1);
-    let end = lineBuf.length;
-    if (end > 0 && lineBuf[end - 1] === 0x0d) end--;
-    return lineBuf.toString("utf8", 0, end);
+    const end = lineBuf.length > 0 && lineBuf[lineBuf.length - 1] === 0x0d ? lineBuf.length - 1 : lineBuf.length;
+    return lineBuf.subarray(0, end);
   }
 
-  private handleLine(line: string): void | Promise<void> {
-    this.record("c", line);
-    if (this.mode === "auth") return authContinue(this, line);
+  private handleLine(raw: Buffer): void | Promise<void> {
+    const persona = this.o.persona;
+    if (this.mode === "auth") {
+      const line = raw.toString("utf8");
+      this.record("c", line);
+      return authContinue(this, line);
+    }
     this.commands++;
-    const sp = line.indexOf(" ");
-    const verb = (sp === -1 ? line : line.slice(0, sp)).toUpperCase();
-    const arg = sp === -1 ? "" : line.slice(sp + 1).trim();
+    let bytes = raw;
+    if (persona.checkUtf8 && !isUtf8(bytes)) {
+      const shown = bytes.toString("latin1");
+      this.record("c", shown);
+      this.emit("smtp.command", { verb: "", arg: shown.slice(0, 1024) });
+      return this.error("badUtf8", { arg: shown.slice(0, 256) });
+    }
+    if (persona.nulEndsLine) {
+      const nul = bytes.indexOf(0);
+      if (nul !== -1) bytes = bytes.subarray(0, nul);
+    }
+    const line = bytes.toString("utf8");
+    this.record("c", line);
+    const m = /^[ \t]*(\S*)[ \t]*(.*)$/s.exec(line);
+    const word = m?.[1] ?? "";
+    const verb = word.toUpperCase();
+    const arg = (m?.[2] ?? "").replace(/[ \t]+$/, "");
     this.emit("smtp.command", { verb: verb.slice(0, 64), arg: verb === "AUTH" ? arg.split(" ")[0] : arg.slice(0, 1024) });
-    if (line.trim() === "") {
-      this.error("emptyLine");
-      return;
-    }
-    if (this.o.persona.forbiddenVerbs.includes(verb)) {
+    if (verb === "") return this.error("emptyLine");
+    if (persona.forbiddenVerbs.includes(verb) || persona.forbiddenPattern?.test(verb)) {
       this.reply("forbidden");
-      this.close("forbidden-command");
-      return;
+      return this.close("forbidden-command");
     }
-    if (this.o.persona.junkVerbs.includes(verb) && ++this.junkCount > this.o.limits.junkCommandLimit) this.errorCount++;
     const handler = Object.hasOwn(HANDLERS, verb) ? HANDLERS[verb] : undefined;
-    if (!handler) {
-      this.error("unknown", { arg: line.slice(0, 256) });
-      return;
-    }
-    return handler(this, arg, verb);
+    if (!handler) return this.error("unknown", { arg: line.slice(0, 256) });
+    const done = handler(this, arg, verb);
+    if (persona.junkVerbs.includes(verb) && ++this.junkCount > this.o.limits.junkCommandLimit) this.errorCount++;
+    return done;
   }
 
   // ---- DATA / BDAT ---------------------------------------------------------------------------------------------
@@ -308,7 +322,7 @@ export class Session {
   }
 
   startBdat(size: number, last: boolean, discard: boolean): void {
-    if (!this.txn.bdat) this.txn.bdat = new ChunkBody(this.o.limits.maxMessageBytes);
+    if (!discard && !this.txn.bdat) this.txn.bdat = new ChunkBody(this.o.limits.maxMessageBytes);
     this.txn.bdatRemaining = size;
     this.txn.bdatLast = last;
     this.txn.bdatDiscard = discard;
@@ -325,41 +339,43 @@ export class Session {
     this.dataTimer = null;
   }
 
-  private consumeBdat(): void {
+  /** Reads BDAT chunk bytes: "more" while the chunk is incomplete, "last" when the message is complete. */
+  private consumeBdat(): "more" | "chunk" | "last" {
     const txn = this.txn;
     const n = Math.min(txn.bdatRemaining, this.pending.length);
     if (!txn.bdatDiscard) txn.bdat!.add(this.pending.subarray(0, n));
     this.pending = this.pending.subarray(n);
     txn.bdatRemaining -= n;
-    if (txn.bdatRemaining > 0) return;
+    if (txn.bdatRemaining > 0) return "more";
     this.mode = "command";
     if (txn.bdatDiscard) {
       txn.bdatDiscard = false;
-      return;
+      this.stopDataTimer();
+      return "chunk";
     }
-    this.record("c", `[BDAT chunk ${txn.bdat!.size} bytes so far]`);
-    if (!txn.bdatLast) {
-      if (txn.bdat!.tooBig) {
-        this.dropMessage("size-limit");
-        this.error("messageTooBig");
-        this.resetTransaction();
-      } else this.reply("bdatChunk", { size: txn.bdat!.size });
-    }
+    this.record("c", `[BDAT chunk, ${txn.bdat!.size} bytes so far]`);
+    if (txn.bdatLast) return "last";
+    if (txn.bdat!.tooBig) {
+      this.dropMessage("size-limit");
+      this.error("messageTooBig");
+      this.resetTransaction();
+    } else this.reply("bdatChunk", { size: txn.bdat!.size });
+    return "chunk";
   }
 
   private async endData(): Promise<void> {
     const d = this.txn.data!;
     this.mode = "command";
     this.record("c", `[message ${d.size} bytes]`);
-    await this.completeMessage(d.tooBig, d.size, () => d.body());
+    await this.completeMessage(d.tooBig, d.size, () => d.body(), "queued");
   }
 
   private async endBdat(): Promise<void> {
     const b = this.txn.bdat!;
-    await this.completeMessage(b.tooBig, b.size, () => b.body());
+    await this.completeMessage(b.tooBig, b.size, () => b.body(), "bdatQueued");
   }
 
-  private async completeMessage(tooBig: boolean, size: number, body: () => Buffer): Promise<void> {
+  private async completeMessage(tooBig: boolean, size: number, body: () => Buffer, okReply: "queued" | "bdatQueued"): Promise<void> {
     this.stopDataTimer();
     const txn = this.txn;
     if (tooBig) {
@@ -370,6 +386,9 @@ export class Session {
     }
     const queueId = this.o.persona.queueId();
     await this.flushOut();
+    const raw = body();
+    // Postfix counts the CRLF it appends to a BDAT message that does not end with one.
+    const added = this.o.persona.bdatCountsAddedCrlf && raw.length > 0 && raw[raw.length - 1] !== 0x0a ? 2 : 0;
     const store = this.o.hooks.storeMessage({
       session: this,
       queueId,
@@ -377,7 +396,7 @@ export class Session {
       helo: this.helo,
       mailFrom: txn.mailFrom ?? "",
       rcptTo: txn.rcptTo,
-      raw: body(),
+      raw,
     });
     this.storing = store;
     const outcome = await store.finally(() => (this.storing = null));
@@ -385,7 +404,7 @@ export class Session {
     if (this.mode === "closed") return;
     if (outcome.ok) {
       this.messages++;
-      this.reply("queued", { qid: queueId });
+      this.reply(okReply, { qid: queueId, size: raw.length + added });
     } else {
       this.o.hooks.messageDropped(this, outcome.reason === "disk-full" ? "storage-full" : "storage-error", size);
       this.error(outcome.reason === "disk-full" ? "storageFull" : "storageError");
@@ -409,15 +428,21 @@ export class Session {
     return { host: this.o.hostname, ip: this.ctx.src_ip, rdns: this.rdns, ...extra };
   }
 
+  /** Queues a reply. Once the client has made softErrorLimit errors, every reply is delayed, as Postfix does. */
   reply(key: ReplyKey, extra?: Partial<ReplyVars>): void {
+    if (this.errorCount >= this.o.limits.softErrorLimit) this.outDelayMs += this.o.limits.errorSleepMs;
     this.sendLines(renderReply(this.o.persona, key, this.vars(extra)));
   }
 
-  /** An error reply: counts toward the error limits and, past the soft limit, is delayed as the real server does. */
+  /** An error reply: counts toward the error limits. */
   error(key: ReplyKey, extra?: Partial<ReplyVars>): void {
-    this.errorCount++;
-    if (this.errorCount > this.o.limits.softErrorLimit) this.outDelayMs += this.o.limits.errorSleepMs;
     this.reply(key, extra);
+    this.errorCount++;
+  }
+
+  /** Adds a delay before the next flush (e.g. the authentication failure delay). */
+  delay(ms: number): void {
+    this.outDelayMs += ms;
   }
 
   sendLines(lines: string[]): void {

@@ -34,7 +34,7 @@ export async function startSensor(overrides: RawConfig = {}, opts: { smtps?: boo
     smtpsListen: opts.smtps ? ["127.0.0.1:0"] : [],
     hostname: "mail.example.org",
     ...overrides,
-    limits: { errorSleepMs: 0, ...(overrides.limits as object | undefined) },
+    limits: { errorSleepMs: 0, authFailureDelayMs: 0, ...(overrides.limits as object | undefined) },
   });
   const sensor = await createSensor(config, { log: () => {} });
   const events: RelaytrapEvent[] = [];

@@ -37,7 +37,10 @@ function finish(s: Session, mechanism: string, username: string | null, password
   if (accepted) {
     s.authenticated = true;
     s.reply("authOk");
-  } else s.error("authFailed");
+  } else {
+    s.delay(s.o.limits.authFailureDelayMs);
+    s.error("authFailed");
+  }
 }
 
 export function auth(s: Session, arg: string): void {
@@ -45,10 +48,11 @@ export function auth(s: Session, arg: string): void {
     if (arg !== "") recordUnadvertised(s, arg);
     return s.error("authDisabled");
   }
-  if (arg === "") return s.error("authSyntax");
+  const words = arg.split(/[ \t]+/);
+  if (arg === "" || words.length > 2) return s.error("authSyntax");
   if (s.authenticated) return s.error("authAlready");
   if (s.txn.mailFrom !== null) return s.error("authInTransaction");
-  const [mechRaw = "", initial] = arg.split(" ");
+  const [mechRaw = "", initial] = words;
   const mech = mechRaw.toUpperCase();
   if (!s.o.auth.mechanisms.includes(mech)) {
     s.recordAuth({ mechanism: mech.slice(0, 32), username: null, password: null, accepted: false });
@@ -56,14 +60,19 @@ export function auth(s: Session, arg: string): void {
   }
   s.authExchange = { mechanism: mech, step: 0, username: null };
   if (mech === "PLAIN") {
-    if (initial !== undefined) return authContinue(s, initial);
+    if (initial !== undefined) {
+      const decoded = initial === "=" ? "" : decode64(initial);
+      if (decoded === null) return cannotDecode(s, "authCannotDecodeInitial");
+      const { username, password } = parsePlain(decoded);
+      return finish(s, "PLAIN", username, password);
+    }
     s.mode = "auth";
     return s.sendLines(["334 "]);
   }
   if (mech === "LOGIN") {
     if (initial !== undefined) {
       const u = initial === "=" ? "" : decode64(initial);
-      if (u === null) return cannotDecode(s);
+      if (u === null) return cannotDecode(s, "authCannotDecodeInitial");
       s.authExchange.username = u;
       s.authExchange.step = 1;
       s.mode = "auth";
@@ -79,12 +88,12 @@ export function auth(s: Session, arg: string): void {
   s.sendLines([`334 ${Buffer.from(challenge).toString("base64")}`]);
 }
 
-function cannotDecode(s: Session): void {
+function cannotDecode(s: Session, reply: "authCannotDecode" | "authCannotDecodeInitial" = "authCannotDecode"): void {
   const mech = s.authExchange?.mechanism ?? "";
   s.recordAuth({ mechanism: mech, username: s.authExchange?.username ?? null, password: null, accepted: false });
   s.authExchange = null;
   s.mode = "command";
-  s.error("authCannotDecode");
+  s.error(reply);
 }
 
 /** A line sent in answer to a 334 challenge. */

@@ -17,6 +17,7 @@ export function bdat(s: Session, arg: string): void {
   if (!s.o.persona.chunking) return s.error("unknown", { arg: `BDAT ${arg}` });
   const m = new RegExp(`^(\\d{1,${MAX_BDAT_CHUNK_DIGITS}})(?: +(LAST))? *$`, "i").exec(arg);
   if (!m || m[1] === undefined) {
+    // The chunk size is unknown, so the byte stream cannot be followed any more: the session ends.
     s.error("bdatSyntax");
     return s.close("bdat-syntax");
   }

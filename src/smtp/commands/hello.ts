@@ -1,10 +1,9 @@
-// HELO and EHLO: the greeting exchange and the persona's EHLO keyword list.
+// HELO and EHLO: the greeting exchange and the persona's EHLO keyword list. Either one ends a transaction.
 import type { Session } from "../session.js";
 import { fill } from "../personas.js";
 
 export function helo(s: Session, arg: string): void {
   if (arg === "") return s.error("heloSyntax");
-  if (s.txn.mailFrom !== null) return s.error("inTransaction");
   s.helo = arg;
   s.esmtp = false;
   s.resetTransaction();
@@ -26,7 +25,6 @@ export function ehloKeywords(s: Session): string[] {
 
 export function ehlo(s: Session, arg: string): void {
   if (arg === "") return s.error("ehloSyntax");
-  if (s.txn.mailFrom !== null) return s.error("inTransaction");
   s.helo = arg;
   s.esmtp = true;
   s.resetTransaction();

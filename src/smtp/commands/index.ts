@@ -2,7 +2,7 @@
 import type { Session } from "../session.js";
 import { auth } from "./auth.js";
 import { bdat, data } from "./data.js";
-import { mail, rcpt, rset } from "./envelope.js";
+import { mail, rcpt, rset, xclient } from "./envelope.js";
 import { ehlo, helo } from "./hello.js";
 import { etrn, expn, help, noop, quit, vrfy } from "./misc.js";
 import { starttls } from "./starttls.js";
@@ -25,6 +25,8 @@ export const HANDLERS: Record<string, Handler> = {
   ETRN: etrn,
   STARTTLS: starttls,
   AUTH: auth,
+  XCLIENT: xclient,
+  XFORWARD: xclient,
 };
 
 export { authContinue } from "./auth.js";

@@ -1,7 +1,6 @@
 // NOOP, QUIT, VRFY, EXPN, HELP, ETRN.
 import type { Session } from "../session.js";
 import { isUnknownLocal } from "./envelope.js";
-import { splitAddress } from "./path.js";
 
 export function noop(s: Session, arg: string): void {
   if (arg !== "") return s.reply("noopSyntax");
@@ -17,10 +16,7 @@ export function vrfy(s: Session, arg: string): void {
   if (!s.o.persona.vrfy) return s.error("unknown", { arg: "VRFY" });
   if (arg === "") return s.error("vrfySyntax");
   const address = arg.startsWith("<") && arg.endsWith(">") ? arg.slice(1, -1) : arg;
-  if (isUnknownLocal(s, address)) {
-    const addr = splitAddress(address).domain === null ? `${address}@${s.o.hostname}` : address;
-    return s.error("vrfyUnknown", { addr });
-  }
+  if (isUnknownLocal(s, address)) return s.error("vrfyUnknown", { addr: address });
   s.reply("vrfyOk", { arg });
 }
 
@@ -36,7 +32,7 @@ export function help(s: Session): void {
 
 export function etrn(s: Session, arg: string): void {
   if (!s.o.persona.etrn) return s.error("unknown", { arg: "ETRN" });
-  if (s.helo === null) return s.error("etrnNeedHelo");
   if (arg === "") return s.error("etrnSyntax");
-  s.error("etrnOk", { arg });
+  // Postfix: no fast-flush domain is configured, so every ETRN gets "service unavailable" for the named domain.
+  s.error("etrnOk", { arg: arg.replace(/^[@#]/, "") });
 }
