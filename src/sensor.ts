@@ -1,6 +1,7 @@
 // The sensor: wires config -> store, event sinks, policy and the SMTP trap. The one place the parts meet.
 import { mkdirSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { analyze } from "./analysis/index.js";
 import { parseMessage } from "./analysis/parse.js";
 import type { Config } from "./config/schema.js";
 import { defaultHostname } from "./config/load.js";
@@ -86,6 +87,11 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     async storeMessage(m: CompletedMessage): Promise<StoreOutcome> {
       const s = m.session;
       const parsed = await parseMessage(m.raw);
+      // The tested IP is the one the client connected to, or (behind NAT) a configured public address.
+      const verdict = analyze(parsed, { clientIp: s.ctx.src_ip, helo: m.helo, mailFrom: m.mailFrom, rcptTo: m.rcptTo }, [
+        ...config.sensorIps,
+        s.ctx.dest_ip,
+      ]);
       const decision = cutoff.decide(s.ctx.src_ip, m.raw.length, m.receivedAt);
       const keepBody = decision !== "drop";
       const row: NewMessage = {
@@ -110,8 +116,8 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
         sha256: parsed.sha256,
         raw: keepBody ? m.raw : null,
         dropReason: keepBody ? null : "source-cutoff",
-        kind: "unknown",
-        verdict: null,
+        kind: verdict.kind,
+        verdict,
         parseError: parsed.parseError,
         attachments: parsed.attachments,
         headers: parsed.headers,
@@ -134,6 +140,8 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
         mail_from: m.mailFrom,
         subject: row.subject,
         kind: row.kind,
+        tested_ips: verdict.testedIps.length ? verdict.testedIps : undefined,
+        matches_sensor: verdict.kind === "relay-test" ? verdict.matchesSensor : undefined,
         body_stored: keepBody,
       });
       if (!keepBody) events.emit("smtp.message.dropped", s.ctx, { reason: "source-cutoff", size: row.size, message: id });

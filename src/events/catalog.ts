@@ -20,7 +20,7 @@ export const EVENT_CATALOG = {
   "smtp.tls.failed": { fields: ["reason"], doc: "A TLS handshake failed." },
   "smtp.auth.attempt": { fields: ["mechanism", "username", "password", "accepted"], doc: "An AUTH attempt, recorded whether or not AUTH is advertised." },
   "smtp.message.stored": {
-    fields: ["message", "queue_id", "size", "sha256", "rcpt_count", "mail_from", "subject", "kind", "body_stored"],
+    fields: ["message", "queue_id", "size", "sha256", "rcpt_count", "mail_from", "subject", "kind", "tested_ips", "matches_sensor", "body_stored"],
     doc: "A message was durably stored (the 250 went out after this point).",
   },
   "smtp.message.dropped": {

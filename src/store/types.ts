@@ -101,6 +101,8 @@ export interface StoreWriter {
   putMessage(m: NewMessage): Promise<number>;
   putSession(s: SessionRecord): Promise<void>;
   prune(policy: PrunePolicy): Promise<PruneResult>;
+  /** For store/ modules only (SQL stays below store/): statements run atomically in the next group commit. */
+  exec(statements: Array<{ sql: string; params: unknown[] }>): Promise<Array<{ changes: number; lastInsertRowid: number }>>;
   /** Bytes of raw bodies currently stored. */
   rawBytes(): number;
   close(): Promise<void>;
@@ -165,5 +167,8 @@ export interface StoreReader {
   /** Messages and bytes per source received since a time (for the per-source cutoff after a restart). */
   sourceCounts(since: number): SourceCount[];
   countMessages(): number;
+  /** For store/ modules only: a read query on the read-only connection. */
+  all<T>(sql: string, ...params: unknown[]): T[];
+  get<T>(sql: string, ...params: unknown[]): T | undefined;
   close(): void;
 }

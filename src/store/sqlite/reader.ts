@@ -67,6 +67,12 @@ export function openSqliteReader(dataDir: string): StoreReader {
     countMessages() {
       return (db.prepare("SELECT COUNT(*) AS n FROM messages").get() as { n: number }).n;
     },
+    all<T>(sql: string, ...params: unknown[]) {
+      return db.prepare(sql).all(...params) as T[];
+    },
+    get<T>(sql: string, ...params: unknown[]) {
+      return db.prepare(sql).get(...params) as T | undefined;
+    },
     close() {
       db.close();
     },

@@ -4,8 +4,15 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { NewMessage, PrunePolicy, PruneResult, SessionRecord } from "../types.js";
 import { openWriterDb } from "./db.js";
 
+/** A statement for store/ modules (outbox, dropboxes, ...): run in the next group commit, durable when answered. */
+export interface ExecArg {
+  sql: string;
+  params: unknown[];
+}
+
 export type WriterRequest =
   | { id: number; op: "putMessage"; arg: NewMessage }
+  | { id: number; op: "exec"; arg: ExecArg[] }
   | { id: number; op: "putSession"; arg: SessionRecord }
   | { id: number; op: "prune"; arg: PrunePolicy }
   | { id: number; op: "close" };
@@ -103,6 +110,19 @@ function prune(p: PrunePolicy): PruneResult {
   return result;
 }
 
+const statements = new Map<string, ReturnType<typeof db.prepare>>();
+function exec(list: ExecArg[]): Array<{ changes: number; lastInsertRowid: number }> {
+  return list.map(({ sql, params }) => {
+    let st = statements.get(sql);
+    if (!st) {
+      st = db.prepare(sql);
+      statements.set(sql, st);
+    }
+    const info = (st.run as (...a: unknown[]) => { changes: number; lastInsertRowid: number | bigint }).apply(st, params);
+    return { changes: info.changes, lastInsertRowid: Number(info.lastInsertRowid) };
+  });
+}
+
 let queue: Array<Exclude<WriterRequest, { op: "prune" | "close" }>> = [];
 let scheduled = false;
 
@@ -123,7 +143,9 @@ function flush(): void {
       for (const req of batch) {
         // A savepoint per request: one bad row fails alone, the batch still commits.
         try {
-          const result = db.transaction(() => (req.op === "putMessage" ? putMessage(req.arg) : putSession(req.arg)))();
+          const result = db.transaction(() =>
+            req.op === "putMessage" ? putMessage(req.arg) : req.op === "exec" ? exec(req.arg) : putSession(req.arg),
+          )();
           if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.size;
           results.push({ id: req.id, ok: true, result: result ?? null, rawBytes });
         } catch (err) {

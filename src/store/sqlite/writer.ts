@@ -63,6 +63,7 @@ export async function openSqliteWriter(dataDir: string): Promise<StoreWriter> {
     putMessage: (m: NewMessage) => call<number>({ op: "putMessage", arg: m }),
     putSession: (s: SessionRecord) => call<void>({ op: "putSession", arg: s }),
     prune: (p: PrunePolicy) => call<PruneResult>({ op: "prune", arg: p }),
+    exec: (statements) => call({ op: "exec", arg: statements }),
     rawBytes: () => rawBytes,
     async close() {
       if (dead) return;
