@@ -9,6 +9,9 @@ const HELP = `relaytrap - open-relay and open-proxy honeypot
 Usage:
   relaytrap run [options]            run the sensor
   relaytrap export [options]         stream stored messages (safe while the sensor runs)
+  relaytrap analyze FILE.eml [opts]  print the relay-test verdict of one message as JSON
+  relaytrap reanalyze [--data-dir DIR] [--sensor-ip IP]...
+                                     run the current analyzer over every stored message again
   relaytrap help                     this text
 
 run options (each is also a config key and a RELAYTRAP_* environment variable):
@@ -27,6 +30,10 @@ export options:
   --kind KIND              only messages of this kind (relay-test, spam, other, unknown)
   --since TIME             only messages received at or after TIME (ISO-8601, or 7d / 12h / 30m ago)
   --no-raw                 jsonl without the base64 raw message
+
+analyze options:
+  --sensor-ip IP           the sensor's own address (repeatable): a test of it sets matchesSensor
+  --client-ip IP  --helo NAME  --mail-from ADDR  --rcpt ADDR (repeatable)   the SMTP envelope
 
 Signals (run): SIGTERM/SIGINT stop gracefully, SIGHUP reopens the event log.
 Exit status: 0 ok, 1 runtime error, 2 bad usage or config.`;
@@ -87,6 +94,7 @@ async function cmdRun(argv: string[]): Promise<void> {
     die(e.message, 1);
   }
   for (const l of sensor.listeners) process.stdout.write(`relaytrap: listening ${l.kind} on ${l.address}\n`);
+  process.stdout.write(`relaytrap: ready (data in ${config.dataDir})\n`);
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;
@@ -145,6 +153,64 @@ async function cmdExport(argv: string[]): Promise<void> {
   reader.close();
 }
 
+async function cmdAnalyze(argv: string[]): Promise<void> {
+  let parsedArgs;
+  try {
+    parsedArgs = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        "sensor-ip": { type: "string", multiple: true },
+        "client-ip": { type: "string" },
+        helo: { type: "string" },
+        "mail-from": { type: "string" },
+        rcpt: { type: "string", multiple: true },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const { values, positionals } = parsedArgs;
+  if (positionals.length !== 1) throw new UsageError("analyze: expected exactly one FILE.eml (see relaytrap help)");
+  const file = positionals[0]!;
+  const { readFileSync } = await import("node:fs");
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch (err) {
+    die(`analyze: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 2);
+  }
+  const { analyzeRaw } = await import("./analysis/index.js");
+  const { parsed, verdict } = await analyzeRaw(
+    raw,
+    { clientIp: values["client-ip"] ?? "", helo: values.helo ?? null, mailFrom: values["mail-from"] ?? null, rcptTo: values.rcpt ?? [] },
+    values["sensor-ip"] ?? [],
+  );
+  // A message starts with header fields ("Name: value"); anything else (binary, empty, a random text file) is not one.
+  const validHeaders = parsed.headers.filter((h) => /^[!-9;-~]+$/.test(h.key));
+  if (parsed.parseError !== null || validHeaders.length === 0) die(`analyze: ${file} is not an RFC 5322 message${parsed.parseError ? `: ${parsed.parseError}` : " (no header fields)"}`, 2);
+  process.stdout.write(JSON.stringify(verdict) + "\n");
+}
+
+async function cmdReanalyze(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { "data-dir": { type: "string" }, "sensor-ip": { type: "string", multiple: true } });
+  const { reanalyzeStore } = await import("./store/sqlite/reanalyze.js");
+  const { NoStoreError } = await import("./store/sqlite/reader.js");
+  const { analyzeRaw } = await import("./analysis/index.js");
+  const sensorIps = values["sensor-ip"] ?? [];
+  try {
+    const r = await reanalyzeStore(values["data-dir"] ?? "./data", async (row) => {
+      const env = { clientIp: row.srcIp, helo: row.helo, mailFrom: row.mailFrom, rcptTo: row.rcptTo };
+      return (await analyzeRaw(row.raw, env, [...sensorIps, row.destIp])).verdict;
+    });
+    process.stdout.write(`relaytrap: reanalyzed ${r.messages} messages, ${r.changed} changed kind\n`);
+  } catch (err) {
+    if (err instanceof NoStoreError) die(err.message, 2);
+    throw err;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -152,6 +218,10 @@ async function main(argv: string[]): Promise<void> {
       return cmdRun(rest);
     case "export":
       return cmdExport(rest);
+    case "analyze":
+      return cmdAnalyze(rest);
+    case "reanalyze":
+      return cmdReanalyze(rest);
     case undefined:
     case "help":
     case "--help":

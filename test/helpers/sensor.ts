@@ -79,8 +79,8 @@ export interface CliProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node dist/src/cli.js ARGS` and collects its output. */
-export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; expectListeners?: number } = {}): CliProcess {
+/** Starts `node dist/src/cli.js ARGS` and collects its output; `listening` resolves at the "ready" line. */
+export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -92,7 +92,6 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; expect
     listening: null as never,
     exited: new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal }))),
   };
-  const want = opts.expectListeners ?? 1;
   p.listening = new Promise((resolve, reject) => {
     let buf = "";
     const found: Array<{ kind: string; address: string; port: number }> = [];
@@ -105,10 +104,8 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; expect
         buf = buf.slice(nl + 1);
         p.stdout.push(line);
         const m = /^relaytrap: listening (\S+) on (.+):(\d+)$/.exec(line);
-        if (m) {
-          found.push({ kind: m[1]!, address: `${m[2]}:${m[3]}`, port: Number(m[3]) });
-          if (found.length === want) resolve(found);
-        }
+        if (m) found.push({ kind: m[1]!, address: `${m[2]}:${m[3]}`, port: Number(m[3]) });
+        if (line.startsWith("relaytrap: ready")) resolve(found);
       }
     });
     void p.exited.then(({ code }) => reject(new Error(`relaytrap exited (${code}) before listening: ${p.stderr}`)));

@@ -1,0 +1,225 @@
+// End to end: the real CLI on port 0, real SMTP clients (nodemailer, swaks, Postfix's smtp-source), export, config
+// errors, signals.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, it } from "node:test";
+import nodemailer from "nodemailer";
+import { runCli, startCli, tempDir, type CliProcess } from "../helpers/sensor.js";
+import { SmtpClient } from "../helpers/smtp-client.js";
+
+const exec = promisify(execFile);
+const SENSOR_IP = "198.51.100.23";
+
+/** The relay attempt from the 2013 article: 21 yahoo.com recipients, the tested IP glued to "paulette". */
+const RCPTS = Array.from({ length: 21 }, (_, i) => `user${i + 1}@yahoo.com`);
+const RELAY_TEST = [
+  "From: test@live.com",
+  `To: ${RCPTS[0]}`,
+  `Subject: ${SENSOR_IP}@pauletteOpen Relay`,
+  "Date: Sun, 1 Dez 2013 12:17:21 +0000",
+  "Message-ID: <20131201121721.4711@live.com>",
+  "",
+  `${SENSOR_IP}`,
+  "",
+].join("\r\n");
+
+/** Events in the JSONL log, re-read (bounded) until one matches: the log is written asynchronously. */
+async function eventInLog(path: string, pred: (e: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const events = existsSync(path) ? readFileSync(path, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+    const hit = events.find(pred);
+    if (hit) return hit;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return undefined;
+}
+
+function sha256(b: Buffer | string): string {
+  return createHash("sha256").update(b).digest("hex");
+}
+
+async function exportJsonl(dataDir: string, extra: string[] = []): Promise<Array<Record<string, any>>> {
+  const r = await runCli(["export", "--data-dir", dataDir, ...extra]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, any>);
+}
+
+describe("relaytrap run (real CLI)", () => {
+  let cli: CliProcess;
+  let dataDir: string;
+  let smtpPort: number;
+  let smtpsPort: number;
+
+  before(async () => {
+    dataDir = tempDir();
+    cli = startCli([
+      "run",
+      "--data-dir", dataDir,
+      "--smtp-listen", "127.0.0.1:0",
+      "--smtps-listen", "127.0.0.1:0",
+      "--web-listen", "127.0.0.1:0",
+      "--sensor-ip", SENSOR_IP,
+      "--hostname", "mx.example.net",
+    ]);
+    const listeners = await cli.listening;
+    smtpPort = listeners.find((l) => l.kind === "smtp")!.port;
+    smtpsPort = listeners.find((l) => l.kind === "smtps")!.port;
+  });
+
+  after(async () => {
+    cli.child.kill("SIGTERM");
+    await cli.exited;
+  });
+
+  it("prints one line per bound listener", () => {
+    assert.ok(cli.stdout.some((l) => l === `relaytrap: listening smtp on 127.0.0.1:${smtpPort}`), cli.stdout.join("\n"));
+    assert.ok(cli.stdout.some((l) => l === `relaytrap: listening smtps on 127.0.0.1:${smtpsPort}`));
+  });
+
+  it("traps the 21-recipient relay test sent by nodemailer and exports it classified", async () => {
+    const transport = nodemailer.createTransport({ host: "127.0.0.1", port: smtpPort, secure: false, ignoreTLS: true, name: "live.com" });
+    const info = await transport.sendMail({ envelope: { from: "test@live.com", to: RCPTS }, raw: RELAY_TEST });
+    assert.equal(info.accepted.length, 21);
+    assert.match(info.response, /^250 2\.0\.0 Ok: queued as [0-9A-F]+$/);
+    transport.close();
+    const rows = await exportJsonl(dataDir, ["--kind", "relay-test"]);
+    const row = rows.find((r) => r.envelope.rcptTo.length === 21);
+    assert.ok(row, JSON.stringify(rows).slice(0, 500));
+    assert.equal(row.envelope.mailFrom, "test@live.com");
+    assert.deepEqual(row.envelope.rcptTo, RCPTS);
+    assert.equal(row.summary.subject, `${SENSOR_IP}@pauletteOpen Relay`);
+    assert.equal(row.summary.date, "Sun, 1 Dez 2013 12:17:21 +0000");
+    assert.equal(row.verdict.kind, "relay-test");
+    assert.ok(row.verdict.testedIps.includes(SENSOR_IP));
+    assert.equal(row.verdict.matchesSensor, true);
+    assert.equal(Buffer.from(row.raw, "base64").toString(), RELAY_TEST);
+    assert.equal(row.summary.sha256, sha256(RELAY_TEST));
+  });
+
+  it("takes mail over STARTTLS and SMTPS from swaks", async () => {
+    const tls = await exec("swaks", ["--server", `127.0.0.1:${smtpPort}`, "-tls", "--from", "a@b.example", "--to", "x@yahoo.com", "--header", "Subject: via-starttls"]);
+    assert.match(tls.stdout, /<~  250 2\.0\.0 Ok: queued as/);
+    const tlsc = await exec("swaks", ["--server", `127.0.0.1:${smtpsPort}`, "-tlsc", "--from", "a@b.example", "--to", "x@yahoo.com", "--header", "Subject: via-smtps"]);
+    assert.match(tlsc.stdout, /<~  250 2\.0\.0 Ok: queued as/);
+    const subjects = (await exportJsonl(dataDir, ["--no-raw"])).map((r) => r.summary.subject);
+    assert.ok(subjects.includes("via-starttls") && subjects.includes("via-smtps"), subjects.join(","));
+  });
+
+  it("records AUTH attempts that the persona refuses", async () => {
+    const c = await SmtpClient.connect(smtpPort);
+    await c.reply();
+    await c.expect("EHLO bot", "250");
+    await c.expect("AUTH PLAIN " + Buffer.from("\0spammer\0s3cret").toString("base64"), "503 5.5.1 Error: authentication not enabled");
+    await c.quit();
+    await c.closedPromise;
+    const attempt = await eventInLog(join(dataDir, "events.jsonl"), (e) => e.eventid === "smtp.auth.attempt" && e.username === "spammer");
+    assert.ok(attempt, "auth attempt not in events.jsonl");
+    assert.equal(attempt.password, "s3cret");
+    assert.equal(attempt.accepted, false);
+  });
+
+  it("takes a pipelined load from Postfix's smtp-source and exports every acknowledged message", async () => {
+    const before = (await exportJsonl(dataDir, ["--no-raw"])).length;
+    await exec("smtp-source", ["-s", "4", "-m", "40", "-c", "-l", "2048", "-f", "bulk@spam.example", "-t", "victim@yahoo.com", `127.0.0.1:${smtpPort}`]);
+    const after = await exportJsonl(dataDir, ["--no-raw"]);
+    assert.equal(after.length - before, 40);
+  });
+
+  it("exports mbox", async () => {
+    const r = await runCli(["export", "--data-dir", dataDir, "--format", "mbox"]);
+    assert.equal(r.code, 0);
+    const separators = r.stdout.split("\n").filter((l) => /^From \S+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}$/.test(l));
+    const count = (await exportJsonl(dataDir, ["--no-raw"])).filter((x) => x.bodyStored).length;
+    assert.equal(separators.length, count);
+  });
+
+  it("reopens the event log on SIGHUP", async () => {
+    const log = join(dataDir, "events.jsonl");
+    renameSync(log, log + ".1");
+    cli.child.kill("SIGHUP");
+    // The reopen is asynchronous: poll the file system with a bounded number of short SMTP sessions.
+    for (let i = 0; i < 50 && !existsSync(log); i++) {
+      const c = await SmtpClient.connect(smtpPort);
+      await c.reply();
+      await c.quit();
+      await c.closedPromise;
+    }
+    assert.ok(existsSync(log), "events.jsonl was not recreated");
+    const c = await SmtpClient.connect(smtpPort);
+    await c.reply();
+    await c.quit();
+    await c.closedPromise;
+    assert.ok(await eventInLog(log, (e) => e.eventid === "smtp.session.closed"), "no events after reopen");
+    const events = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const e of events) {
+      for (const k of ["eventid", "timestamp", "sensor", "session", "protocol", "src_ip", "src_port", "dest_ip", "dest_port"]) assert.ok(k in e, `${k} missing`);
+      assert.match(String(e.timestamp), /Z$/);
+    }
+  });
+});
+
+describe("relaytrap CLI errors", () => {
+  it("rejects an unknown config key with exit 2 naming it", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "c.yaml"), "dataDir: " + dir + "\nsmtpListen: ['127.0.0.1:0']\nbogusKey: 1\n");
+    const r = await runCli(["run", "--config", join(dir, "c.yaml")]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^relaytrap: config: bogusKey: unknown key\n$/);
+  });
+
+  it("rejects a bad value from the environment with exit 2 naming the key", async () => {
+    const r = await runCli(["run", "--data-dir", tempDir(), "--smtp-listen", "127.0.0.1:0"], { RELAYTRAP_LIMITS_MAX_LINE_BYTES: "lots" });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /RELAYTRAP_LIMITS_MAX_LINE_BYTES: expected a number/);
+    const r2 = await runCli(["run", "--data-dir", tempDir(), "--smtp-listen", "nonsense"]);
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /config: smtpListen\.0: expected HOST:PORT/);
+    const r3 = await runCli(["run", "--persona", "qmail"]);
+    assert.equal(r3.code, 2);
+    assert.match(r3.stderr, /config: persona:/);
+  });
+
+  it("takes a value from a *_FILE and reports a busy port in one line", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "host"), "secret-host.example.com\n");
+    const cli = startCli(["run", "--data-dir", dir, "--smtp-listen", "127.0.0.1:0", "--web-listen", "127.0.0.1:0"], { env: { RELAYTRAP_HOSTNAME_FILE: join(dir, "host") } });
+    const [l] = await cli.listening;
+    const c = await SmtpClient.connect(l!.port);
+    assert.deepEqual(await c.reply(), ["220 secret-host.example.com ESMTP Postfix (Debian/GNU)"]);
+    await c.quit();
+    const busy = await runCli(["run", "--data-dir", tempDir(), "--smtp-listen", `127.0.0.1:${l!.port}`, "--web-listen", "127.0.0.1:0"]);
+    assert.equal(busy.code, 1);
+    assert.match(busy.stderr, /^relaytrap: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE\n$/);
+    cli.child.kill("SIGINT");
+    assert.deepEqual(await cli.exited, { code: 0, signal: null });
+  });
+
+  it("fails clearly on usage errors, missing stores and non-messages", async () => {
+    assert.equal((await runCli(["frobnicate"])).code, 2);
+    const missing = await runCli(["export", "--data-dir", join(tempDir(), "nope")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^relaytrap: no relaytrap store at /);
+    const dir = tempDir();
+    writeFileSync(join(dir, "junk.bin"), Buffer.from([0, 1, 2, 3, 255]));
+    const junk = await runCli(["analyze", join(dir, "junk.bin")]);
+    assert.equal(junk.code, 2);
+    assert.match(junk.stderr, /is not an RFC 5322 message/);
+    assert.equal((await runCli(["analyze", join(dir, "absent.eml")])).code, 2);
+  });
+
+  it("analyzes one message from a file", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "t.eml"), RELAY_TEST);
+    const r = await runCli(["analyze", join(dir, "t.eml"), "--sensor-ip", SENSOR_IP, "--mail-from", "test@live.com", ...RCPTS.flatMap((x) => ["--rcpt", x])]);
+    assert.equal(r.code, 0, r.stderr);
+    const v = JSON.parse(r.stdout) as { kind: string; testedIps: string[]; matchesSensor: boolean; dropboxes: string[] };
+    assert.equal(v.kind, "relay-test");
+    assert.deepEqual(v.testedIps, [SENSOR_IP]);
+    assert.equal(v.matchesSensor, true);
+    assert.equal(v.dropboxes.length, 21);
+  });
+});
