@@ -14,7 +14,7 @@ export const COMMON_FIELDS = [
 ] as const;
 
 export const EVENT_CATALOG = {
-  "smtp.session.connect": { fields: ["channel", "tls"], doc: "A client connected to an SMTP listener (or was diverted from a proxy)." },
+  "smtp.session.connect": { fields: ["channel", "tls", "target"], doc: "A client connected to an SMTP listener (or was diverted from a proxy)." },
   "smtp.command": { fields: ["verb", "arg"], doc: "One command line from the client (AUTH secrets are in smtp.auth.attempt, not here)." },
   "smtp.tls.established": { fields: ["tls_version", "cipher", "sni"], doc: "A TLS handshake (STARTTLS or implicit) completed." },
   "smtp.tls.failed": { fields: ["reason"], doc: "A TLS handshake failed." },

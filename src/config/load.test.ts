@@ -1,0 +1,73 @@
+// Config loading: defaults, YAML, env overrides with *_FILE secrets, precedence, and errors naming the key.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { tempDir } from "../../test/helpers/sensor.js";
+import { ConfigError, envOverrides, loadConfig } from "./load.js";
+
+function yaml(text: string): string {
+  const p = join(tempDir(), "relaytrap.yaml");
+  writeFileSync(p, text);
+  return p;
+}
+
+function configError(f: () => unknown): ConfigError {
+  try {
+    f();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err;
+  }
+  assert.fail("no ConfigError");
+}
+
+describe("config", () => {
+  it("has working defaults", () => {
+    const c = loadConfig({ env: {} });
+    assert.equal(c.dataDir, "./data");
+    assert.deepEqual(c.smtpListen, ["0.0.0.0:2525"]);
+    assert.equal(c.webListen, "127.0.0.1:8025");
+    assert.equal(c.persona, "postfix");
+    assert.equal(c.limits.maxLineBytes, 2048);
+    assert.equal(c.limits.hardErrorLimit, 20);
+    assert.equal(c.auth.enabled, false);
+  });
+
+  it("layers defaults < file < env < flags", () => {
+    const file = yaml("persona: exim\nsmtpListen: ['127.0.0.1:25']\nlimits:\n  maxRcptPerTxn: 50\n");
+    const c = loadConfig({
+      configFile: file,
+      env: { RELAYTRAP_PERSONA: "sendmail", RELAYTRAP_LIMITS_MAX_LINE_BYTES: "999", RELAYTRAP_AUTH_ENABLED: "yes" },
+      flags: { persona: "postfix" },
+    });
+    assert.equal(c.persona, "postfix");
+    assert.deepEqual(c.smtpListen, ["127.0.0.1:25"]);
+    assert.equal(c.limits.maxRcptPerTxn, 50);
+    assert.equal(c.limits.maxLineBytes, 999);
+    assert.equal(c.limits.hardErrorLimit, 20);
+    assert.equal(c.auth.enabled, true);
+  });
+
+  it("splits list env values and reads *_FILE secrets", () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "name"), "sensor-7\n");
+    const env = envOverrides({ RELAYTRAP_SMTP_LISTEN: "0.0.0.0:25, [::]:25", RELAYTRAP_SENSOR_NAME_FILE: join(dir, "name") });
+    assert.deepEqual(env.smtpListen, ["0.0.0.0:25", "[::]:25"]);
+    assert.equal(env.sensorName, "sensor-7");
+    assert.match(configError(() => envOverrides({ RELAYTRAP_HOSTNAME_FILE: join(dir, "absent") })).message, /RELAYTRAP_HOSTNAME_FILE: cannot read .*ENOENT/);
+  });
+
+  it("names the key and the reason for every bad input", () => {
+    assert.equal(configError(() => loadConfig({ configFile: yaml("nope: 1\n"), env: {} })).key, "nope");
+    assert.equal(configError(() => loadConfig({ configFile: yaml("limits:\n  maxLinBytes: 5\n"), env: {} })).key, "limits.maxLinBytes");
+    const bad = configError(() => loadConfig({ configFile: yaml("limits:\n  maxLineBytes: -5\n"), env: {} }));
+    assert.equal(bad.key, "limits.maxLineBytes");
+    assert.equal(configError(() => loadConfig({ flags: { sensorIps: ["999.1.1.1"] }, env: {} })).key, "sensorIps.0");
+    assert.equal(configError(() => loadConfig({ env: { RELAYTRAP_RDNS_ENABLED: "perhaps" } })).key, "RELAYTRAP_RDNS_ENABLED");
+    assert.equal(configError(() => loadConfig({ configFile: yaml("- a\n- b\n"), env: {} })).key, "config");
+    assert.equal(configError(() => loadConfig({ configFile: yaml("a: [\n"), env: {} })).key, "config");
+    assert.equal(configError(() => loadConfig({ configFile: "/nonexistent/relaytrap.yaml", env: {} })).key, "config");
+    assert.equal(configError(() => loadConfig({ configFile: yaml("tls:\n  cert: /x.pem\n"), env: {} })).key, "tls");
+  });
+});

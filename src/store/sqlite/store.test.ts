@@ -1,0 +1,92 @@
+// The SQLite store: durable writes through the writer thread, reads alongside it, quota and age pruning.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { tempDir } from "../../../test/helpers/sensor.js";
+import type { NewMessage, StoreReader, StoreWriter } from "../types.js";
+import { openSqliteReader } from "./reader.js";
+import { openSqliteWriter } from "./writer.js";
+
+function msg(n: number, receivedAt: number, size = 100): NewMessage {
+  return {
+    queueId: `Q${n}`,
+    sessionId: "s1",
+    receivedAt,
+    srcIp: "192.0.2.1",
+    srcPort: 1000 + n,
+    destIp: "198.51.100.1",
+    destPort: 25,
+    channel: "direct",
+    helo: "h",
+    mailFrom: "a@b.example",
+    rcptTo: ["c@d.example"],
+    subject: `m${n}`,
+    fromHeader: null,
+    toHeader: null,
+    dateHeader: null,
+    date: null,
+    messageIdHeader: null,
+    size,
+    sha256: String(n).padStart(64, "0"),
+    raw: Buffer.alloc(size, n % 256),
+    dropReason: null,
+    kind: "spam",
+    verdict: null,
+    parseError: null,
+    attachments: [],
+    headers: [{ key: "subject", value: `m${n}` }],
+    textBody: null,
+  };
+}
+
+describe("sqlite store", () => {
+  let dir: string;
+  let writer: StoreWriter;
+  let reader: StoreReader;
+  before(async () => {
+    dir = tempDir();
+    writer = await openSqliteWriter(dir);
+    reader = openSqliteReader(dir);
+  });
+  after(async () => {
+    reader.close();
+    await writer.close();
+  });
+
+  it("writes concurrently submitted messages (one group commit) and reads them back", async () => {
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => writer.putMessage(msg(i, 1000 + i))));
+    assert.equal(new Set(ids).size, 50);
+    assert.equal(reader.countMessages(), 50);
+    const m = reader.getMessage(ids[7]!)!;
+    assert.equal(m.subject, "m7");
+    assert.deepEqual(m.headers, [{ key: "subject", value: "m7" }]);
+    assert.deepEqual(reader.getRaw(ids[7]!), Buffer.alloc(100, 7));
+    assert.equal(writer.rawBytes(), 5000);
+    assert.deepEqual(reader.listMessages({ limit: 3 }).map((r) => r.subject), ["m49", "m48", "m47"]);
+    assert.deepEqual([...reader.iterateMessages({ since: 1045 })].map((r) => r.subject), ["m45", "m46", "m47", "m48", "m49"]);
+    assert.deepEqual(reader.sourceCounts(1040), [{ srcIp: "192.0.2.1", messages: 10, bytes: 1000 }]);
+  });
+
+  it("prunes the oldest bodies over quota and whole rows over age", async () => {
+    const q = await writer.prune({ olderThan: null, quotaBytes: 2000 });
+    assert.equal(q.prunedBodies, 30);
+    assert.equal(writer.rawBytes(), 2000);
+    const first = reader.listMessages({ limit: 1000 }).at(-1)!;
+    assert.equal(first.bodyStored, false);
+    assert.equal(first.dropReason, "quota");
+    assert.equal(reader.getRaw(first.id), null);
+    const a = await writer.prune({ olderThan: 1040, quotaBytes: 1e12 });
+    assert.equal(a.deletedMessages, 40);
+    assert.equal(reader.countMessages(), 10);
+    assert.equal(writer.rawBytes(), 1000);
+  });
+
+  it("runs store-module statements durably and rejects a bad one alone", async () => {
+    const [ok, bad] = await Promise.allSettled([
+      writer.exec([{ sql: "UPDATE messages SET kind = ? WHERE subject = ?", params: ["relay-test", "m49"] }]),
+      writer.exec([{ sql: "UPDATE nosuchtable SET x = 1", params: [] }]),
+    ]);
+    assert.equal(ok.status, "fulfilled");
+    assert.equal(bad.status, "rejected");
+    assert.equal(reader.listMessages({ kind: "relay-test" }).length, 1);
+  });
+});
