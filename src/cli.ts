@@ -12,6 +12,8 @@ Usage:
   relaytrap analyze FILE.eml [opts]  print the relay-test verdict of one message as JSON
   relaytrap reanalyze [--data-dir DIR] [--sensor-ip IP]...
                                      run the current analyzer over every stored message again
+  relaytrap check-config [--config FILE]
+                                     validate the config (file + environment) and print it, secrets masked
   relaytrap help                     this text
 
 run options (each is also a config key and a RELAYTRAP_* environment variable):
@@ -19,6 +21,7 @@ run options (each is also a config key and a RELAYTRAP_* environment variable):
   --data-dir DIR           data directory (default ./data)                       dataDir
   --smtp-listen HOST:PORT  SMTP listener, repeatable (default 0.0.0.0:2525)      smtpListen
   --smtps-listen HOST:PORT implicit-TLS SMTP listener, repeatable               smtpsListen
+  --proxy-listen HOST:PORT open-proxy trap (HTTP + SOCKS4/5), repeatable        proxyListen
   --web-listen HOST:PORT   web UI / API listener (default 127.0.0.1:8025)       webListen
   --sensor-ip IP           public address of this sensor (NAT), repeatable      sensorIps
   --hostname NAME          host name the persona greets with (default: hostname) hostname
@@ -58,6 +61,7 @@ const RUN_FLAGS = {
   "data-dir": { type: "string" },
   "smtp-listen": { type: "string", multiple: true },
   "smtps-listen": { type: "string", multiple: true },
+  "proxy-listen": { type: "string", multiple: true },
   "web-listen": { type: "string" },
   "sensor-ip": { type: "string", multiple: true },
   hostname: { type: "string" },
@@ -69,6 +73,7 @@ function runFlagsToConfig(v: Record<string, unknown>): RawConfig {
     "data-dir": "dataDir",
     "smtp-listen": "smtpListen",
     "smtps-listen": "smtpsListen",
+    "proxy-listen": "proxyListen",
     "web-listen": "webListen",
     "sensor-ip": "sensorIps",
     hostname: "hostname",
@@ -211,6 +216,14 @@ async function cmdReanalyze(argv: string[]): Promise<void> {
   }
 }
 
+async function cmdCheckConfig(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { config: { type: "string" } });
+  const config = loadConfig({ configFile: values.config });
+  const { stringify } = await import("yaml");
+  const { maskSecrets } = await import("./config/load.js");
+  process.stdout.write("# relaytrap effective configuration (defaults < file < environment)\n" + stringify(maskSecrets(config)));
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -222,6 +235,8 @@ async function main(argv: string[]): Promise<void> {
       return cmdAnalyze(rest);
     case "reanalyze":
       return cmdReanalyze(rest);
+    case "check-config":
+      return cmdCheckConfig(rest);
     case undefined:
     case "help":
     case "--help":

@@ -4,6 +4,7 @@ import { hostname as osHostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { configSchema, type Config } from "./schema.js";
+import { isLoopback, parseHostPort } from "../net/address.js";
 
 export class ConfigError extends Error {
   constructor(
@@ -136,6 +137,11 @@ export function validateConfig(raw: RawConfig): Config {
     }
     throw new ConfigError(issue.path.join(".") || "config", issue.message);
   }
+  // The web UI shows trapped mail and the config: off loopback it needs users (there is no anonymous admin).
+  const web = parseHostPort(r.data.webListen);
+  if (web && !isLoopback(web.host) && r.data.web.users.length === 0) {
+    throw new ConfigError("web.users", `webListen ${r.data.webListen} is not a loopback address: configure web.users (see relaytrap hash-password)`);
+  }
   return r.data;
 }
 
@@ -157,4 +163,15 @@ export function loadConfig(opts: LoadOptions = {}): Config {
 export function defaultHostname(): string {
   const h = osHostname();
   return /^[A-Za-z0-9.-]+$/.test(h) && h !== "" ? h : "localhost";
+}
+
+/** Keys whose values are secrets: shown as "***" wherever the config is printed. */
+const SECRET_KEY = /password|token|secret/i;
+
+export function maskSecrets(value: unknown, key = ""): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, key));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
+  }
+  return SECRET_KEY.test(key) && value !== undefined && value !== "" ? "***" : value;
 }

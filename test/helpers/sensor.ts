@@ -32,7 +32,9 @@ export async function startSensor(overrides: RawConfig = {}, opts: { smtps?: boo
     dataDir,
     smtpListen: ["127.0.0.1:0"],
     smtpsListen: opts.smtps ? ["127.0.0.1:0"] : [],
+    webListen: "127.0.0.1:0",
     hostname: "mail.example.org",
+    webListen: "127.0.0.1:0",
     ...overrides,
     limits: { errorSleepMs: 0, authFailureDelayMs: 0, ...(overrides.limits as object | undefined) },
   });
@@ -82,7 +84,8 @@ export interface CliProcess {
 /** Starts `node dist/src/cli.js ARGS` and collects its output; `listening` resolves at the "ready" line. */
 export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...opts.env },
+    // The web UI on an ephemeral port unless a test sets it, so parallel CLI tests do not fight over 8025.
+    env: { RELAYTRAP_WEB_LISTEN: "127.0.0.1:0", ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const p: CliProcess = {
@@ -118,7 +121,7 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {})
 
 /** Runs the CLI to completion and returns its output. */
 export async function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { RELAYTRAP_WEB_LISTEN: "127.0.0.1:0", ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
