@@ -6,7 +6,8 @@ import type { EventId } from "../events/catalog.js";
 import type { Dispatcher, EventContext } from "../events/dispatcher.js";
 import { parseHostPort } from "../net/address.js";
 import { createOutbound } from "../net/outbound.js";
-import type { AuditRow, DeliveryStore, NewOutboxEntry, OutboxRow, OutboxStatus } from "../store/delivery.js";
+import type { AuditRow, DeliveryStore, NewOutboxEntry, OutboxRow, OutboxStatus, RecipientSighting } from "../store/delivery.js";
+import { MAX_SIGHTING_RECIPIENTS } from "../store/sqlite/delivery.js";
 import type { StoredKind, StoreReader } from "../store/types.js";
 import type { Verdict } from "../analysis/types.js";
 import { CAP_WINDOW_MS, decide, type Decision } from "./policy.js";
@@ -22,6 +23,9 @@ export const MAX_QUEUE_AGE_MS = CAP_WINDOW_MS;
 /** Longest wait between two attempts. */
 export const MAX_RETRY_DELAY_MS = 6 * 3_600_000;
 const EXPIRY_INTERVAL_MS = 3_600_000;
+/** Spam recipients are counted in memory and written every this often (or when MAX_PENDING_RECIPIENTS is reached). */
+export const LEARN_FLUSH_MS = 5000;
+export const MAX_PENDING_RECIPIENTS = 20_000;
 const DAY_MS = 86_400_000;
 
 export interface StoredMessageInfo {
@@ -79,6 +83,7 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
   let pass: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let expiryTimer: NodeJS.Timeout | null = null;
+  let learnTimer: NodeJS.Timeout | null = null;
   let started = false;
   let stopped = false;
 
@@ -91,18 +96,37 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
   /** The kill switch: config wins, then the persisted switch (read fresh every time). */
   const allowed = (): boolean => d.enabled && !stopped && o.store.switchState() === "on";
 
+  const rule = () => ({ minMessages: o.config.dropboxes.recurringMinMessages, minSources: o.config.dropboxes.recurringMinSources });
+
+  /** Spam recipients seen since the last flush, by recipient and source: counted here, written in one batch. */
+  let pendingRecipients = new Map<string, RecipientSighting>();
+
+  function flushRecipients(): Promise<void> {
+    if (pendingRecipients.size === 0) return Promise.resolve();
+    const batch = [...pendingRecipients.values()];
+    pendingRecipients = new Map();
+    return o.store.recordRecipients(batch, rule()).catch(fail("counting spam recipients"));
+  }
+
   async function learn(m: StoredMessageInfo): Promise<void> {
     const isTest = m.kind === "relay-test" && m.verdict?.kind === "relay-test";
-    const sighting = {
-      at: m.receivedAt,
-      srcIp: m.srcIp,
-      dropboxes: isTest ? (m.verdict?.dropboxes ?? []) : [],
-      tester: isTest ? (m.verdict?.tester ?? null) : null,
-      recipients: m.kind === "spam" ? m.rcptTo : [],
-    };
-    if (sighting.dropboxes.length || sighting.recipients.length) {
-      await o.store.recordSighting(sighting, { minMessages: o.config.dropboxes.recurringMinMessages, minSources: o.config.dropboxes.recurringMinSources });
+    if (isTest && m.verdict?.dropboxes.length) {
+      await o.store.recordSighting(
+        { at: m.receivedAt, srcIp: m.srcIp, dropboxes: m.verdict.dropboxes, tester: m.verdict.tester ?? null, recipients: [] },
+        rule(),
+      );
     }
+    if (m.kind !== "spam") return;
+    for (const address of new Set(m.rcptTo.slice(0, MAX_SIGHTING_RECIPIENTS).map((r) => r.toLowerCase()))) {
+      const key = `${address}\u0000${m.srcIp}`;
+      const p = pendingRecipients.get(key);
+      if (p) {
+        p.messages++;
+        p.first = Math.min(p.first, m.receivedAt);
+        p.last = Math.max(p.last, m.receivedAt);
+      } else pendingRecipients.set(key, { address, srcIp: m.srcIp, messages: 1, first: m.receivedAt, last: m.receivedAt });
+    }
+    if (pendingRecipients.size >= MAX_PENDING_RECIPIENTS) await flushRecipients();
   }
 
   async function consider(m: StoredMessageInfo): Promise<void> {
@@ -313,6 +337,8 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
       await expire();
       expiryTimer = setInterval(() => void expire(), EXPIRY_INTERVAL_MS);
       expiryTimer.unref();
+      learnTimer = setInterval(() => void (chain = chain.then(flushRecipients)), LEARN_FLUSH_MS);
+      learnTimer.unref();
       if (!d.enabled) return;
       const n = await o.store.requeueInterrupted(now());
       if (n) o.log(`relaytrap: delivery: ${n} interrupted deliveries queued again`);
@@ -322,6 +348,7 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
     },
 
     async idle() {
+      chain = chain.then(flushRecipients);
       for (;;) {
         const c = chain;
         await c;
@@ -332,6 +359,8 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
 
     async close() {
       stopped = true;
+      if (learnTimer) clearInterval(learnTimer);
+      await (chain = chain.then(flushRecipients));
       if (timer) clearTimeout(timer);
       if (expiryTimer) clearInterval(expiryTimer);
       await chain;

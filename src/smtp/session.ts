@@ -152,7 +152,7 @@ export class Session {
     this.attach(this.socket);
     this.emit("smtp.session.connect", { channel: this.o.channel, tls: this.tls !== null, target: this.o.target ?? undefined });
     if (this.tls) this.emit("smtp.tls.established", { tls_version: this.tls.version, cipher: this.tls.cipher, sni: this.tls.sni });
-    this.reply("greeting", { host: this.o.greetingHost ?? this.o.hostname });
+    this.reply("greeting");
     void this.flushOut();
   }
 
@@ -425,7 +425,8 @@ export class Session {
   // ---- replies -------------------------------------------------------------------------------------------------
 
   vars(extra?: Partial<ReplyVars>): ReplyVars {
-    return { host: this.o.hostname, ip: this.ctx.src_ip, rdns: this.rdns, ...extra };
+    // A session diverted from the proxy trap speaks as the host the client meant to reach, in every reply.
+    return { host: this.o.greetingHost ?? this.o.hostname, ip: this.ctx.src_ip, rdns: this.rdns, ...extra };
   }
 
   /** Queues a reply. Once the client has made softErrorLimit errors, every reply is delayed, as Postfix does. */

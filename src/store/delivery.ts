@@ -62,6 +62,15 @@ export interface Sighting {
   recipients: string[];
 }
 
+/** Messages one source sent to one recipient in a flush interval (spam recipients are counted in memory first). */
+export interface RecipientSighting {
+  address: string;
+  srcIp: string;
+  messages: number;
+  first: number;
+  last: number;
+}
+
 export interface RecurringRule {
   minMessages: number;
   minSources: number;
@@ -95,6 +104,8 @@ export interface ExpiryPolicy {
 
 export interface DeliveryStore {
   recordSighting(s: Sighting, rule: RecurringRule): Promise<void>;
+  /** Adds aggregated spam-recipient sightings in one commit. */
+  recordRecipients(batch: RecipientSighting[], rule: RecurringRule): Promise<void>;
   /** The given addresses that are known dropboxes learned from relay tests. */
   knownDropboxes(addresses: string[]): Set<string>;
   listDropboxes(limit?: number): DropboxRow[];

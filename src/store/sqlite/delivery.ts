@@ -13,6 +13,7 @@ import type {
   OutboxRow,
   OutboxStatus,
   RecipientRow,
+  RecipientSighting,
   RecurringRule,
   Sighting,
 } from "../delivery.js";
@@ -35,8 +36,8 @@ const SQL = {
       last_seen = MAX(dropboxes.last_seen, excluded.last_seen), tests = dropboxes.tests + 1,
       distinct_sources = excluded.distinct_sources, tester = COALESCE(excluded.tester, dropboxes.tester), source = 'relay-test'`,
   recipient: `INSERT INTO recipients (recipient, messages, distinct_sources, first_seen, last_seen)
-    VALUES (@a, 1, (SELECT COUNT(*) FROM address_sources WHERE role = 'r' AND address = @a), @t, @t)
-    ON CONFLICT (recipient) DO UPDATE SET messages = recipients.messages + 1, distinct_sources = excluded.distinct_sources,
+    VALUES (@a, @n, (SELECT COUNT(*) FROM address_sources WHERE role = 'r' AND address = @a), @first, @t)
+    ON CONFLICT (recipient) DO UPDATE SET messages = recipients.messages + @n, distinct_sources = excluded.distinct_sources,
       first_seen = MIN(recipients.first_seen, excluded.first_seen), last_seen = MAX(recipients.last_seen, excluded.last_seen)`,
   recurring: `INSERT INTO dropboxes (address, first_seen, last_seen, tests, distinct_sources, tester, source)
     SELECT recipient, first_seen, last_seen, 0, distinct_sources, NULL, 'recurring' FROM recipients
@@ -105,9 +106,20 @@ export function createSqliteDeliveryStore(writer: StoreWriter, reader: StoreRead
       }
       for (const a of new Set(s.recipients.slice(0, MAX_SIGHTING_RECIPIENTS).map((r) => r.toLowerCase()))) {
         st.push({ sql: SQL.source, params: [{ role: "r", a, ip: s.srcIp, t }] });
-        st.push({ sql: SQL.recipient, params: [{ a, t }] });
+        st.push({ sql: SQL.recipient, params: [{ a, n: 1, first: t, t }] });
         st.push({ sql: SQL.recurring, params: [{ a, minMessages: rule.minMessages, minSources: rule.minSources }] });
         st.push({ sql: SQL.seen, params: [{ a, t }] });
+      }
+      if (st.length) await writer.exec(st);
+    },
+
+    async recordRecipients(batch: RecipientSighting[], rule: RecurringRule) {
+      const st: Stmt[] = [];
+      for (const r of batch) st.push({ sql: SQL.source, params: [{ role: "r", a: r.address, ip: r.srcIp, t: r.last }] });
+      for (const r of batch) {
+        st.push({ sql: SQL.recipient, params: [{ a: r.address, n: r.messages, first: r.first, t: r.last }] });
+        st.push({ sql: SQL.recurring, params: [{ a: r.address, minMessages: rule.minMessages, minSources: rule.minSources }] });
+        st.push({ sql: SQL.seen, params: [{ a: r.address, t: r.last }] });
       }
       if (st.length) await writer.exec(st);
     },

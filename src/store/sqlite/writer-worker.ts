@@ -24,8 +24,8 @@ export type WriterResponse =
 /** Rows deleted per statement while pruning, so one prune never holds the writer for long. */
 const PRUNE_BATCH = 500;
 
+if (!parentPort) throw new Error("writer-worker must run in a worker thread");
 const port = parentPort;
-if (!port) throw new Error("writer-worker must run in a worker thread");
 const { path } = workerData as { path: string };
 
 const db = openWriterDb(path);
@@ -88,6 +88,8 @@ function prune(p: PrunePolicy): PruneResult {
       result.deletedMessages += rows.length;
     }
     result.deletedSessions = db.prepare("DELETE FROM sessions WHERE started_at < ?").run(p.olderThan).changes;
+    db.prepare("DELETE FROM proxy_requests WHERE at < ?").run(p.olderThan);
+    db.prepare("DELETE FROM proxy_sessions WHERE started_at < ?").run(p.olderThan);
   }
   const oldestBodies = db.prepare("SELECT id, size FROM messages WHERE body_stored = 1 ORDER BY id LIMIT ?");
   const delRaw = db.prepare("DELETE FROM message_raw WHERE message_id = ?");
@@ -156,13 +158,17 @@ function flush(): void {
   } catch (err) {
     // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
     rawBytes = before;
-    for (const req of batch) port!.postMessage(errorResponse(req.id, err));
+    port.postMessage(batch.map((req) => errorResponse(req.id, err)));
     return;
   }
-  for (const r of results) port!.postMessage({ ...r, rawBytes });
+  port.postMessage(results.map((r) => ({ ...r, rawBytes })));
 }
 
-port.on("message", (req: WriterRequest) => {
+port.on("message", (reqs: WriterRequest[]) => {
+  for (const req of reqs) handle(req);
+});
+
+function handle(req: WriterRequest): void {
   if (req.op === "prune") {
     flush();
     try {
@@ -183,6 +189,6 @@ port.on("message", (req: WriterRequest) => {
     scheduled = true;
     setImmediate(flush);
   }
-});
+}
 
 port.postMessage({ id: 0, ok: true, result: "ready", rawBytes });

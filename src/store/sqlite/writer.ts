@@ -33,13 +33,15 @@ export async function openSqliteWriter(dataDir: string): Promise<StoreWriter> {
   const ready = new Promise<void>((resolve, reject) => {
     pending.set(0, { resolve: () => resolve(), reject });
   });
-  worker.on("message", (res: WriterResponse) => {
-    rawBytes = res.rawBytes;
-    const p = pending.get(res.id);
-    if (!p) return;
-    pending.delete(res.id);
-    if (res.ok) p.resolve(res.result);
-    else p.reject(new StoreError(res.error, res.code));
+  worker.on("message", (responses: WriterResponse | WriterResponse[]) => {
+    for (const res of Array.isArray(responses) ? responses : [responses]) {
+      rawBytes = res.rawBytes;
+      const p = pending.get(res.id);
+      if (!p) continue;
+      pending.delete(res.id);
+      if (res.ok) p.resolve(res.result);
+      else p.reject(new StoreError(res.error, res.code));
+    }
   });
   const fail = (err: Error) => {
     dead = err;
@@ -50,12 +52,21 @@ export async function openSqliteWriter(dataDir: string): Promise<StoreWriter> {
   worker.on("exit", (code) => fail(new Error(`writer exited with code ${code}`)));
   await ready;
 
+  // Requests made in one event-loop turn go to the worker in one message (they are committed together anyway).
+  let outbox: WriterRequest[] = [];
+  const send = () => {
+    const batch = outbox;
+    outbox = [];
+    if (batch.length) worker.postMessage(batch);
+  };
+
   function call<T>(req: Payload): Promise<T> {
     if (dead) return Promise.reject(new StoreError(`store writer stopped: ${(dead as Error).message}`, null));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.postMessage({ ...req, id });
+      if (outbox.length === 0) setImmediate(send);
+      outbox.push({ ...req, id } as WriterRequest);
     });
   }
 
