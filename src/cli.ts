@@ -14,6 +14,13 @@ Usage:
                                      run the current analyzer over every stored message again
   relaytrap check-config [--config FILE]
                                      validate the config (file + environment) and print it, secrets masked
+  relaytrap delivery off|on|status [--data-dir DIR] [--config FILE]
+                                     the delivery kill switch (persisted; a running sensor obeys at once)
+  relaytrap import PATH [--data-dir DIR] [--sensor-ip IP]...
+                                     import old trapped mail (mbox, Maildir, dir of .eml, one .eml), original dates kept
+  relaytrap demo [--data-dir DIR] [--web-listen HOST:PORT] [--days N]
+                                     a sensor with months of history and a simulated live stream (RFC 5737 sources)
+  relaytrap hash-password            read a password on stdin, print its scrypt hash for web.users
   relaytrap help                     this text
 
 run options (each is also a config key and a RELAYTRAP_* environment variable):
@@ -216,12 +223,111 @@ async function cmdReanalyze(argv: string[]): Promise<void> {
   }
 }
 
+async function cmdDelivery(argv: string[]): Promise<void> {
+  const [action, ...rest] = argv;
+  if (action !== "on" && action !== "off" && action !== "status") throw new UsageError("delivery: expected on, off or status (see relaytrap help)");
+  const { values } = parse(rest, { "data-dir": { type: "string" }, config: { type: "string" } });
+  const config = loadConfig({ configFile: values.config, flags: values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {} });
+  const { setDeliverySwitch, readDeliveryStatus } = await import("./store/sqlite/delivery.js");
+  if (action !== "status") {
+    // Persisted in the store: a running sensor reads it before every send.
+    setDeliverySwitch(config.dataDir, action);
+    const note = action === "on" && !config.delivery.enabled ? " (config delivery.enabled is false, which wins: nothing is delivered)" : "";
+    process.stdout.write(`relaytrap: delivery switched ${action}${note}\n`);
+    return;
+  }
+  const s = readDeliveryStatus(config.dataDir);
+  const out = {
+    switch: s.switch,
+    configEnabled: config.delivery.enabled,
+    delivering: config.delivery.enabled && s.switch === "on",
+    dryRun: config.delivery.dryRun,
+    queued: s.queued,
+    last24h: s.last24h,
+    dropboxes: s.dropboxes,
+  };
+  process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+}
+
 async function cmdCheckConfig(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: "string" } });
   const config = loadConfig({ configFile: values.config });
   const { stringify } = await import("yaml");
   const { maskSecrets } = await import("./config/load.js");
   process.stdout.write("# relaytrap effective configuration (defaults < file < environment)\n" + stringify(maskSecrets(config)));
+}
+
+async function cmdHashPassword(argv: string[]): Promise<void> {
+  parse(argv, {});
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const password = Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  if (password === "") throw new UsageError("hash-password: expected a password on stdin");
+  const { hashPassword } = await import("./web/auth.js");
+  process.stdout.write((await hashPassword(password)) + "\n");
+}
+
+async function cmdImport(argv: string[]): Promise<void> {
+  let parsedArgs;
+  try {
+    parsedArgs = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { "data-dir": { type: "string" }, "sensor-ip": { type: "string", multiple: true } } });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const { values, positionals } = parsedArgs;
+  if (positionals.length !== 1) throw new UsageError("import: expected exactly one PATH (see relaytrap help)");
+  const { existsSync } = await import("node:fs");
+  if (!existsSync(positionals[0]!)) die(`import: ${positionals[0]} does not exist`, 2);
+  const { importArchive } = await import("./web/import.js");
+  const tty = process.stderr.isTTY;
+  const counts = await importArchive(positionals[0]!, {
+    dataDir: values["data-dir"] ?? "./data",
+    sensorIps: values["sensor-ip"] ?? [],
+    onProgress: tty ? (c) => process.stderr.write(`\rrelaytrap: import: ${c.read} read, ${c.imported} imported, ${c.duplicates} duplicates, ${c.failed} failed`) : undefined,
+  });
+  if (tty) process.stderr.write("\n");
+  process.stdout.write(
+    `relaytrap: imported ${counts.imported} of ${counts.read} messages (${counts.relayTests} relay tests, ${counts.spam} spam, ${counts.other} other), ` +
+      `${counts.duplicates} duplicates skipped, ${counts.failed} failed\n`,
+  );
+  if (counts.failed > 0 && counts.imported === 0 && counts.duplicates === 0) process.exitCode = 1;
+}
+
+async function cmdDemo(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    "data-dir": { type: "string" },
+    "web-listen": { type: "string" },
+    "smtp-listen": { type: "string", multiple: true },
+    days: { type: "string" },
+    "interval-ms": { type: "string" },
+  });
+  const days = Number(values.days ?? "420");
+  const intervalMs = Number(values["interval-ms"] ?? "2500");
+  if (!Number.isInteger(days) || days < 0 || days > 20 * 365) throw new UsageError("--days: expected a whole number of days (0..7300)");
+  if (!Number.isInteger(intervalMs) || intervalMs < 50) throw new UsageError("--interval-ms: expected milliseconds (>= 50)");
+  const { mkdtempSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { runDemo, DEMO_SENSOR_IP } = await import("./web/demo.js");
+  const dataDir = values["data-dir"] ?? mkdtempSync(join(tmpdir(), "relaytrap-demo-"));
+  const config = loadConfig({
+    flags: {
+      dataDir,
+      smtpListen: values["smtp-listen"] ?? ["127.0.0.1:0"],
+      webListen: values["web-listen"] ?? "127.0.0.1:8025",
+      sensorIps: [DEMO_SENSOR_IP],
+      hostname: "mail.example.org",
+    },
+  });
+  process.stdout.write(`relaytrap: demo: data in ${dataDir}${days > 0 ? `, seeding ${days} days of history` : ""}\n`);
+  const demo = await runDemo(config, { days, intervalMs });
+  for (const l of demo.sensor.listeners) process.stdout.write(`relaytrap: listening ${l.kind} on ${l.address}\n`);
+  const web = demo.sensor.listeners.find((l) => l.kind === "web");
+  if (web) process.stdout.write(`relaytrap: demo: open http://${web.address}/\n`);
+  process.stdout.write(`relaytrap: ready (data in ${dataDir})\n`);
+  const stop = () => void demo.close().then(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -237,6 +343,14 @@ async function main(argv: string[]): Promise<void> {
       return cmdReanalyze(rest);
     case "check-config":
       return cmdCheckConfig(rest);
+    case "delivery":
+      return cmdDelivery(rest);
+    case "import":
+      return cmdImport(rest);
+    case "demo":
+      return cmdDemo(rest);
+    case "hash-password":
+      return cmdHashPassword(rest);
     case undefined:
     case "help":
     case "--help":

@@ -10,12 +10,17 @@ import { createJsonlSink, type JsonlSink } from "./events/jsonl.js";
 import { createRdns } from "./net/rdns.js";
 import { loadOrCreateCert } from "./net/tls-cert.js";
 import { createSourceCutoff, MAX_TRACKED_SOURCES } from "./policy/cutoff.js";
+import { createProxyTrap, type ProxyTrap } from "./proxy/server.js";
 import { PERSONAS } from "./smtp/personas.js";
 import { createSmtpTrap, type BoundListener, type SmtpTrap } from "./smtp/server.js";
 import type { CompletedMessage, SmtpHooks, StoreOutcome } from "./smtp/session.js";
+import { putProxyRequest, putProxySession } from "./store/sqlite/proxy.js";
 import { openSqliteReader } from "./store/sqlite/reader.js";
 import { openSqliteWriter, StoreError } from "./store/sqlite/writer.js";
 import type { NewMessage, StoreReader, StoreWriter } from "./store/types.js";
+import { createDeliveryEngine, type DeliveryEngine } from "./delivery/engine.js";
+import { createSqliteDeliveryStore, readDeliveryStatus, setDeliverySwitch } from "./store/sqlite/delivery.js";
+import { createWebServer } from "./web/server.js";
 
 /** How long a stopping sensor waits for messages being stored so their 250 can still go out. */
 export const SHUTDOWN_GRACE_MS = 5000;
@@ -25,10 +30,13 @@ export const MAX_STORED_TEXT_CHARS = 64 * 1024;
 export interface Sensor {
   listeners: BoundListener[];
   smtp: SmtpTrap;
+  proxy: ProxyTrap;
   events: Dispatcher;
   reader: StoreReader;
   writer: StoreWriter;
   hostname: string;
+  /** Dropbox learning and (when enabled) controlled delivery of relay tests. */
+  delivery: DeliveryEngine;
   reopenLogs(): void;
   prune(): Promise<void>;
   close(): Promise<void>;
@@ -68,6 +76,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     },
   });
   events.addSink(jsonl);
+  const delivery = createDeliveryEngine({ config, hostname, store: createSqliteDeliveryStore(writer, reader), reader, events, log });
 
   let pruneTimer: NodeJS.Timeout | null = null;
   let pruning: Promise<void> | null = null;
@@ -146,6 +155,23 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
       });
       if (!keepBody) events.emit("smtp.message.dropped", s.ctx, { reason: "source-cutoff", size: row.size, message: id });
       if (keepBody && writer.rawBytes() > st.quotaBytes) void prune();
+      // Off the SMTP path: learns dropboxes, and queues a delivery only if the operator enabled it.
+      delivery.onStored({
+        id,
+        queueId: m.queueId,
+        receivedAt: m.receivedAt,
+        srcIp: s.ctx.src_ip,
+        helo: m.helo,
+        mailFrom: m.mailFrom,
+        rcptTo: m.rcptTo,
+        kind: verdict.kind,
+        verdict,
+        bodyStored: keepBody,
+        rdns: s.rdns,
+        esmtp: s.esmtp,
+        tls: s.tls !== null,
+        ctx: s.ctx,
+      });
       return { ok: true };
     },
     messageDropped(s, reason, size) {
@@ -168,9 +194,38 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     hooks,
     rdns: rdns ? (ip) => rdns.lookup(ip) : null,
   });
+  // Nothing a proxy client asks for leaves the machine: mail ports go to `smtp` in-process, the rest is answered here.
+  const proxy = createProxyTrap({
+    smtp,
+    hostname,
+    sensorIps: config.sensorIps,
+    mailPorts: config.proxy.mailPorts,
+    implicitTlsPorts: config.proxy.implicitTlsPorts,
+    otherTargets: config.proxy.otherTargets,
+    limits: config.proxy.limits,
+    emit: (id, ctx, fields) => events.emit(id, ctx, fields),
+    recorder: {
+      request: (r) => void putProxyRequest(writer, r).catch((err: Error) => log(`relaytrap: storing a proxy request failed: ${err.message}`)),
+      sessionEnded: (s) => void putProxySession(writer, s).catch((err: Error) => log(`relaytrap: storing proxy session ${s.id} failed: ${err.message}`)),
+    },
+  });
 
   const listeners: BoundListener[] = [];
+  const web = createWebServer({
+    config,
+    reader,
+    events,
+    activeSessions: () => smtp.activeSessions,
+    log,
+    // The persisted delivery kill switch ("engaged" = delivery off); the engine reads it before every send.
+    killSwitch: {
+      get: () => readDeliveryStatus(dataDir).switch === "off",
+      set: (engaged) => setDeliverySwitch(dataDir, engaged ? "off" : "on"),
+    },
+  });
   const shutdownOnError = async () => {
+    await web.close();
+    await proxy.close();
     await smtp.close(0);
     await writer.close();
     reader.close();
@@ -179,6 +234,8 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
   try {
     for (const hp of config.smtpListen) listeners.push(await smtp.listen("smtp", hp));
     for (const hp of config.smtpsListen) listeners.push(await smtp.listen("smtps", hp));
+    for (const hp of config.proxyListen) listeners.push(await proxy.listen(hp));
+    listeners.push({ kind: "web", ...(await web.listen(config.webListen)) });
   } catch (err) {
     await shutdownOnError();
     throw err;
@@ -186,19 +243,25 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
 
   void prune();
   pruneTimer = setInterval(() => void prune(), st.pruneIntervalMs).unref();
+  await delivery.start();
 
   return {
     listeners,
     smtp,
+    proxy,
     events,
     reader,
     writer,
     hostname,
+    delivery,
     reopenLogs: () => jsonl.reopen(),
     prune,
     async close() {
       if (pruneTimer) clearInterval(pruneTimer);
+      await web.close();
+      await proxy.close();
       await smtp.close(SHUTDOWN_GRACE_MS);
+      await delivery.close();
       await pruning;
       await writer.close();
       reader.close();

@@ -2,16 +2,31 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { LIMIT_DEFAULTS } from "../smtp/limits.js";
+import { PROXY_LIMIT_DEFAULTS } from "../proxy/limits.js";
 import { parseHostPort } from "../net/address.js";
 
 const hostPort = z.string().refine((s) => parseHostPort(s) !== null, { message: "expected HOST:PORT (e.g. 0.0.0.0:2525 or [::]:25)" });
 const ip = z.string().refine((s) => isIP(s) !== 0, { message: "expected an IPv4 or IPv6 address" });
 const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
+/** A web user: {name, passwordHash} in YAML, or "name:hash" (from RELAYTRAP_WEB_USERS). Hashes: relaytrap hash-password. */
+const webUserObject = z.object({ name: z.string().min(1).regex(/^[^:\s]+$/, "no spaces or colons"), passwordHash: z.string().regex(/^scrypt\$/, "expected a hash from relaytrap hash-password") }).strict();
+const webUser = z.union([
+  webUserObject,
+  z
+    .string()
+    .regex(/^[^:\s]+:scrypt\$\S+$/, "expected NAME:HASH")
+    .transform((s) => ({ name: s.slice(0, s.indexOf(":")), passwordHash: s.slice(s.indexOf(":") + 1) })),
+]);
 
 const limitsShape = Object.fromEntries(
   Object.entries(LIMIT_DEFAULTS).map(([k, v]) => [k, (k === "errorSleepMs" || k === "authFailureDelayMs" ? nonNegInt : positiveInt).default(v)]),
 ) as { [K in keyof typeof LIMIT_DEFAULTS]: z.ZodDefault<z.ZodNumber> };
+const proxyLimitsShape = Object.fromEntries(Object.entries(PROXY_LIMIT_DEFAULTS).map(([k, v]) => [k, positiveInt.default(v)])) as {
+  [K in keyof typeof PROXY_LIMIT_DEFAULTS]: z.ZodDefault<z.ZodNumber>;
+};
+/** A TCP port; strings are accepted so RELAYTRAP_PROXY_MAIL_PORTS=25,587 works. */
+const tcpPort = z.coerce.number().int().min(1).max(65535);
 
 export const PERSONAS = ["postfix", "sendmail", "exim"] as const;
 
@@ -20,6 +35,8 @@ export const configSchema = z
     dataDir: z.string().min(1).default("./data"),
     smtpListen: z.array(hostPort).default(["0.0.0.0:2525"]),
     smtpsListen: z.array(hostPort).default([]),
+    /** Open-proxy trap listeners: HTTP proxy and SOCKS4/4a/5 on the same port. */
+    proxyListen: z.array(hostPort).default([]),
     webListen: hostPort.default("127.0.0.1:8025"),
     /** Public addresses the sensor is reached at (behind NAT), for relay-test matching. */
     sensorIps: z.array(ip).default([]),
@@ -76,6 +93,65 @@ export const configSchema = z
         enabled: z.boolean().default(false),
         timeoutMs: positiveInt.default(2000),
         cacheSize: positiveInt.default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Controlled delivery of relay tests (src/delivery). OFF by default; caps are per rolling 24 hours. */
+    delivery: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** HOST:PORT every delivery goes to (any address, it is explicit); omitted: MX lookup of the recipient domain. */
+        smarthost: hostPort.optional(),
+        maxPerDay: nonNegInt.default(20),
+        maxPerDropboxPerDay: nonNegInt.default(2),
+        maxPerSourcePerDay: nonNegInt.default(5),
+        /** Decide and log what would be sent, send nothing. */
+        dryRun: z.boolean().default(false),
+        /** A spam run naming a dropbox learned from relay tests: one copy to that dropbox, under the same caps. */
+        dropboxCopies: z.boolean().default(false),
+        /** Let MX lookups lead to private, loopback or link-local addresses. */
+        allowPrivateMx: z.boolean().default(false),
+        timeoutMs: positiveInt.default(30_000),
+        maxAttempts: positiveInt.default(5),
+        /** First retry after this; doubles with every attempt. */
+        retryBaseMs: positiveInt.default(60_000),
+        /** How often the worker looks for due deliveries (and at the kill switch). */
+        pollMs: positiveInt.default(1000),
+      })
+      .strict()
+      .prefault({}),
+    dropboxes: z
+      .object({
+        /** Dropboxes and recipient counts without a sighting for this long are deleted. */
+        expireDays: positiveInt.default(90),
+        /** A spam recipient seen in this many messages from this many sources is listed as a 'recurring' dropbox. */
+        recurringMinMessages: positiveInt.default(10),
+        recurringMinSources: positiveInt.default(3),
+      })
+      .strict()
+      .prefault({}),
+    web: z
+      .object({
+        /** Users of the web UI; required when webListen is not a loopback address. Env: NAME:HASH,NAME:HASH. */
+        users: z.array(webUser).default([]),
+        /** Read-only anonymous view of relay tests and graphs, dropbox local parts and trap recipients redacted. */
+        public: z.boolean().default(false),
+        /** Failed logins per client address and minute before 429. */
+        loginAttemptsPerMinute: positiveInt.default(5),
+        /** Lifetime of a login session. */
+        sessionTtlMs: positiveInt.default(12 * 3_600_000),
+      })
+      .strict()
+      .prefault({}),
+    proxy: z
+      .object({
+        /** CONNECTs to these ports are handed to the SMTP trap in-process. */
+        mailPorts: z.array(tcpPort).default([25, 465, 587, 2525]),
+        /** Mail ports whose tunnel starts with TLS (SMTPS). */
+        implicitTlsPorts: z.array(tcpPort).default([465]),
+        /** Any other target: a Squid-like answer (generic), held then answered as a connect timeout, or closed. */
+        otherTargets: z.enum(["generic", "timeout", "close"]).default("generic"),
+        limits: z.object(proxyLimitsShape).strict().prefault({}),
       })
       .strict()
       .prefault({}),

@@ -29,6 +29,33 @@ export const EVENT_CATALOG = {
   },
   "smtp.session.closed": { fields: ["duration_ms", "reason", "messages", "commands"], doc: "The session ended." },
   "smtp.rdns": { fields: ["hostname"], doc: "Reverse DNS of the client resolved (only with rdns.enabled)." },
+  "proxy.session.connect": { fields: [], doc: "A client connected to a proxy listener (protocol \"proxy\"; HTTP or SOCKS is told apart later)." },
+  "proxy.auth.attempt": {
+    fields: ["proxy_protocol", "method", "username", "password"],
+    doc: "Proxy credentials: SOCKS4 userid, SOCKS5 RFC 1929 user/pass (accepted) or an HTTP Proxy-Authorization (basic decoded).",
+  },
+  "proxy.request": {
+    fields: ["proxy_protocol", "method", "target", "headers", "outcome", "status"],
+    doc: "One proxy request (CONNECT, GET, ..., SOCKS BIND/UDP) with a headers summary and what the trap did: smtp-diverted, judge, tunnel, generic, timeout, closed, refused, error.",
+  },
+  "proxy.smtp.diverted": { fields: ["proxy_protocol", "target", "implicit_tls"], doc: "A tunnel to a mail port was handed to the SMTP trap in-process (nothing left the machine)." },
+  "proxy.session.closed": { fields: ["proxy_protocol", "duration_ms", "reason", "requests", "bytes_in"], doc: "The proxy connection ended (reason \"diverted\" once its SMTP session ended)." },
+  "delivery.queued": {
+    fields: ["message", "recipient", "mode", "outbox"],
+    doc: "A delivery (mode relay-test, or dropbox-copy) was put in the outbox. The common fields are the trapped session's.",
+  },
+  "delivery.sent": {
+    fields: ["message", "recipient", "mode", "outbox", "attempts", "route", "response", "size"],
+    doc: "The destination accepted the delivery (route: via:host[ip:port]).",
+  },
+  "delivery.skipped": {
+    fields: ["message", "recipient", "mode", "outbox", "reason", "error"],
+    doc: "A delivery candidate was not sent: disabled, kill-switch, not-matching-sensor, no-dropbox, no-body, invalid-recipient, cap-day, cap-dropbox, cap-source, dry-run, expired, body-gone, destination-refused.",
+  },
+  "delivery.failed": {
+    fields: ["message", "recipient", "mode", "outbox", "attempts", "error", "permanent", "will_retry", "retry_at"],
+    doc: "A delivery attempt failed; will_retry says whether another attempt is scheduled.",
+  },
 } as const satisfies Record<string, { fields: readonly string[]; doc: string }>;
 
 export type EventId = keyof typeof EVENT_CATALOG;

@@ -20,7 +20,8 @@ export interface SmtpTrapOptions {
 }
 
 export interface BoundListener {
-  kind: "smtp" | "smtps";
+  /** "web" is the sensor's HTTP UI/API listener (src/web), listed alongside for the CLI's "listening" lines. */
+  kind: "smtp" | "smtps" | "web" | "proxy";
   address: string;
   port: number;
 }

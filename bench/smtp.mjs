@@ -1,0 +1,210 @@
+#!/usr/bin/env node
+// SMTP throughput: Postfix's smtp-source against (A) relaytrap (durable store + parse + analyze before each 250) and
+// (B) Postfix's smtp-sink (discards), alternated A B B A per block; reports the relaytrap/smtp-sink ratio per scenario.
+//
+//   node bench/smtp.mjs            full: 3 blocks, larger counts
+//   node bench/smtp.mjs --quick    1 block, small counts (npm run bench; < 2 minutes)
+//   options: --blocks N  --only ID[,ID]  --no-append  --cpu-prof DIR (relaytrap under node --cpu-prof; not appended)
+import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  CLI,
+  ROOT,
+  SMTP_SINK,
+  SMTP_SOURCE,
+  countStored,
+  cpuDelta,
+  machine,
+  median,
+  requireBuilt,
+  runBounded,
+  startRelaytrap,
+  startSmtpSink,
+  threadTicks,
+} from "./lib.mjs";
+
+/** m: messages per timed run (full / quick). s: parallel sessions. l: payload bytes. r: recipients. d: reuse connection. */
+const SCENARIOS = [
+  { id: "conn-2k", title: "1 msg per connection, 2 KB", s: 20, l: 2048, r: 1, d: false, N: false, m: [5000, 800] },
+  { id: "session-2k", title: "many msgs per session (-d), 2 KB", s: 20, l: 2048, r: 1, d: true, N: false, m: [6000, 1000] },
+  { id: "rcpt50", title: "50 recipients per msg, 2 KB", s: 20, l: 2048, r: 50, d: false, N: true, m: [3000, 500] },
+  { id: "size-100k", title: "100 KB messages", s: 20, l: 102_400, r: 1, d: false, N: false, m: [1500, 300] },
+  { id: "conc-200", title: "200 concurrent sessions, 1 msg per conn, 2 KB", s: 200, l: 2048, r: 1, d: false, N: false, m: [6000, 1200] },
+];
+const TARGET_RATIO = 0.3;
+
+function parseArgs(argv) {
+  const o = { quick: false, blocks: null, only: null, append: true, cpuProf: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") o.quick = true;
+    else if (a === "--blocks") o.blocks = Number(argv[++i]);
+    else if (a === "--only") o.only = String(argv[++i]).split(",");
+    else if (a === "--no-append") o.append = false;
+    else if (a === "--cpu-prof") o.cpuProf = argv[++i];
+    else if (a === "-h" || a === "--help") {
+      process.stdout.write("usage: node bench/smtp.mjs [--quick] [--blocks N] [--only ID,..] [--no-append] [--cpu-prof DIR]\n");
+      process.stdout.write(`scenarios: ${SCENARIOS.map((s) => s.id).join(", ")}\n`);
+      process.exit(0);
+    } else {
+      process.stderr.write(`bench: unknown argument ${a}\n`);
+      process.exit(2);
+    }
+  }
+  o.blocks ??= o.quick ? 1 : 3;
+  if (!Number.isInteger(o.blocks) || o.blocks < 1 || o.blocks > 10) {
+    process.stderr.write("bench: --blocks must be 1..10\n");
+    process.exit(2);
+  }
+  return o;
+}
+
+function sourceArgs(sc, count) {
+  const a = ["-s", String(sc.s), "-m", String(count), "-l", String(sc.l), "-r", String(sc.r)];
+  if (sc.d) a.push("-d");
+  if (sc.N) a.push("-N");
+  a.push("-M", "client.bench.invalid", "-f", "sender@bench.invalid", "-t", "rcpt@remote.invalid");
+  return a;
+}
+
+const log = (s) => process.stderr.write(s + "\n");
+
+async function runSource(sc, count, port, timeoutMs) {
+  const r = await runBounded(SMTP_SOURCE, [...sourceArgs(sc, count), `127.0.0.1:${port}`], timeoutMs);
+  if (r.timedOut) throw new Error(`smtp-source timed out after ${timeoutMs} ms`);
+  if (r.code !== 0) throw new Error(`smtp-source exit ${r.code ?? r.signal}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.ms;
+}
+
+/** One timed run against one server: fresh server, warm-up, timed smtp-source, stop, verify. Returns msgs/s. */
+async function runOnce(server, sc, count, warm, o) {
+  const timeoutMs = o.quick ? 60_000 : 240_000;
+  if (server === "relaytrap") {
+    const nodeArgs = o.cpuProf ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`] : [];
+    const rt = await startRelaytrap({ nodeArgs });
+    let ms;
+    let cpu;
+    let st;
+    try {
+      try {
+        await runSource(sc, warm, rt.port, timeoutMs);
+        const t0 = threadTicks(rt.pid);
+        ms = await runSource(sc, count, rt.port, timeoutMs);
+        cpu = cpuDelta(rt.pid, t0, threadTicks(rt.pid));
+      } finally {
+        const ex = await rt.stop();
+        if (ex.code !== 0) log(`  relaytrap exit ${ex.code ?? ex.signal}: ${rt.stderr().slice(-2000)}`);
+      }
+      st = countStored(rt.dataDir);
+    } finally {
+      rt.cleanup();
+    }
+    const expected = warm + count;
+    const ok = st.messages === expected && st.bodies === expected && st.raw === expected;
+    if (!ok) log(`  STORE CHECK FAILED: expected ${expected}, messages=${st.messages} bodies=${st.bodies} raw=${st.raw}`);
+    // CPU per message: the main thread (SMTP, parse, analyze, events) and all other threads (SQLite writer, libuv, GC).
+    return { rate: (count * 1000) / ms, ms, storeOk: ok, stored: st.messages, expected, cpuMain: cpu.main / count, cpuOther: cpu.others / count, busiest: cpu.busiest };
+  }
+  const sink = await startSmtpSink({ maxConnections: Math.max(1000, sc.s * 2) });
+  try {
+    await runSource(sc, warm, sink.port, timeoutMs);
+    const ms = await runSource(sc, count, sink.port, timeoutMs);
+    return { rate: (count * 1000) / ms, ms, storeOk: true };
+  } finally {
+    await sink.stop();
+  }
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  requireBuilt();
+  if (o.cpuProf) mkdirSync(o.cpuProf, { recursive: true });
+  for (const f of [SMTP_SOURCE, SMTP_SINK]) {
+    if (!existsSync(f)) {
+      log(`bench: ${f} not found (Debian package postfix)`);
+      process.exit(2);
+    }
+  }
+  const scenarios = SCENARIOS.filter((s) => !o.only || o.only.includes(s.id));
+  if (scenarios.length === 0) {
+    log(`bench: no scenario matches --only ${o.only}`);
+    process.exit(2);
+  }
+  const mi = o.quick ? 1 : 0;
+  const warm = o.quick ? 100 : 200;
+  // Whole-run deadline: quick must stay under 2 minutes; a stuck full run gives up rather than hang.
+  const deadline = Date.now() + (o.quick ? 110_000 : 45 * 60_000);
+  const env = machine();
+  const t0 = Date.now();
+  const rows = [];
+  outer: for (const sc of scenarios) {
+    const count = sc.m[mi];
+    log(`${sc.id}: smtp-source ${sourceArgs(sc, count).join(" ")}`);
+    const blocks = [];
+    for (let b = 0; b < o.blocks; b++) {
+      const runs = { relaytrap: [], "smtp-sink": [] };
+      for (const server of ["relaytrap", "smtp-sink", "smtp-sink", "relaytrap"]) {
+        if (Date.now() > deadline) {
+          log("bench: deadline reached, stopping early (partial results)");
+          if (blocks.length) rows.push({ sc, count, blocks });
+          break outer;
+        }
+        const r = await runOnce(server, sc, count, warm, o);
+        runs[server].push(r);
+        const cpu = r.cpuMain === undefined ? "" : `  cpu/msg main ${r.cpuMain.toFixed(2)} ms, other threads ${r.cpuOther.toFixed(2)} ms (busiest: ${r.busiest.comm} ${(r.busiest.ms / count).toFixed(2)} ms)`;
+        log(`  block ${b + 1} ${server.padEnd(9)} ${r.rate.toFixed(0).padStart(6)} msg/s  (${(r.ms / 1000).toFixed(2)} s)${cpu}`);
+      }
+      const mean = (xs) => xs.reduce((a, x) => a + x.rate, 0) / xs.length;
+      blocks.push({
+        rt: mean(runs.relaytrap),
+        sink: mean(runs["smtp-sink"]),
+        storeOk: runs.relaytrap.every((r) => r.storeOk),
+        cpuMain: runs.relaytrap.reduce((a, r) => a + r.cpuMain, 0) / runs.relaytrap.length,
+        cpuOther: runs.relaytrap.reduce((a, r) => a + r.cpuOther, 0) / runs.relaytrap.length,
+      });
+    }
+    rows.push({ sc, count, blocks });
+  }
+  const elapsed = (Date.now() - t0) / 1000;
+  const loadAtEnd = machine().load;
+
+  const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  const lines = [];
+  lines.push(`### SMTP throughput${o.quick ? " (quick)" : ""}, ${env.date}`);
+  lines.push("");
+  lines.push(`- command: \`${["node bench/smtp.mjs", ...process.argv.slice(2)].join(" ")}\` (${o.blocks} block(s) of A B B A, A = relaytrap, B = smtp-sink)`);
+  lines.push(`- node ${env.node}; CPU: ${env.cpu} x ${env.cores}; load average at start ${env.load}, at end ${loadAtEnd}; data dir on ${env.tmp} (${env.tmpFs})`);
+  lines.push(`- every run: fresh server (relaytrap: fresh data dir, bodies stored, synchronous=FULL), ${warm} untimed warm-up messages, then the timed smtp-source run; msg/s = messages / wall time of smtp-source`);
+  lines.push(`- smtp-sink: \`smtp-sink${process.getuid?.() === 0 ? " -u nobody" : ""} -m N 127.0.0.1:PORT 4096\` (discards, no counters); total time ${elapsed.toFixed(0)} s`);
+  lines.push(`- sensor: \`${CLI}\` (built ${statSync(CLI).mtime.toISOString()})`);
+  if (o.cpuProf) lines.push(`- relaytrap ran under \`node --cpu-prof\` (slower than normal)`);
+  lines.push("");
+  lines.push("| scenario | smtp-source parameters | relaytrap msg/s | smtp-sink msg/s | ratio (median) | ratio min–max | ≥ 0.30 | store check | relaytrap CPU ms/msg: main + other threads |");
+  lines.push("|---|---|---:|---:|---:|---:|:-:|:-:|---:|");
+  for (const { sc, count, blocks } of rows) {
+    const ratios = blocks.map((b) => b.rt / b.sink);
+    const med = median(ratios);
+    lines.push(
+      `| ${sc.title} | \`${sourceArgs(sc, count).join(" ")}\` | ${fmt(median(blocks.map((b) => b.rt)))} | ${fmt(median(blocks.map((b) => b.sink)))} | ` +
+        `${med.toFixed(3)} | ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)} | ${med >= TARGET_RATIO ? "yes" : "**no**"} | ` +
+        `${blocks.every((b) => b.storeOk) ? `ok (${count + warm}/run)` : "**FAILED**"} | ` +
+        `${median(blocks.map((b) => b.cpuMain)).toFixed(2)} + ${median(blocks.map((b) => b.cpuOther)).toFixed(2)} |`,
+    );
+  }
+  lines.push("");
+  const md = lines.join("\n");
+  process.stdout.write(md + "\n");
+  const results = join(ROOT, "bench", "RESULTS.md");
+  if (o.append && !o.cpuProf) {
+    if (!existsSync(results)) writeFileSync(results, "# relaytrap benchmark results\n\nAppended by `bench/smtp.mjs` and `bench/idle.mjs`; newest last.\n\n");
+    appendFileSync(results, md + "\n");
+    log(`appended to ${results}`);
+  }
+  const failed = rows.some((r) => r.blocks.some((b) => !b.storeOk));
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  log(`bench: ${err.stack ?? err}`);
+  process.exit(1);
+});
