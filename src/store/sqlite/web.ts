@@ -1,0 +1,315 @@
+// Read queries behind the web API and UI (lists with full-text search, stats buckets, sources, dropboxes), and the
+// look-ups the importer needs. SQL stays here; callers get plain typed rows.
+import type { StoredKind, StoreReader } from "../types.js";
+
+export const MAX_WEB_LIMIT = 500;
+
+export interface MessageSummary {
+  id: number;
+  receivedAt: number;
+  srcIp: string;
+  mailFrom: string | null;
+  rcptTo: string[];
+  subject: string | null;
+  kind: StoredKind;
+  size: number;
+  sessionId: string;
+  bodyStored: boolean;
+}
+
+export interface WebMessageFilter {
+  kind?: StoredKind | undefined;
+  srcIp?: string | undefined;
+  dropbox?: string | undefined;
+  sessionId?: string | undefined;
+  q?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  before?: number | undefined;
+  limit: number;
+}
+
+const SUMMARY_COLUMNS = "id, received_at, src_ip, mail_from, rcpt_to, subject, kind, size, session_id, body_stored";
+
+function parseJsonArray(s: unknown): string[] {
+  if (typeof s !== "string") return [];
+  try {
+    const v: unknown = JSON.parse(s);
+    return Array.isArray(v) ? v.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+function toSummary(r: Record<string, unknown>): MessageSummary {
+  return {
+    id: r.id as number,
+    receivedAt: r.received_at as number,
+    srcIp: r.src_ip as string,
+    mailFrom: (r.mail_from as string | null) ?? null,
+    rcptTo: parseJsonArray(r.rcpt_to),
+    subject: (r.subject as string | null) ?? null,
+    kind: r.kind as StoredKind,
+    size: r.size as number,
+    sessionId: r.session_id as string,
+    bodyStored: r.body_stored === 1,
+  };
+}
+
+/**
+ * Turns free text into an FTS5 query that cannot be a syntax error: every whitespace-separated word becomes a quoted
+ * prefix phrase ("foo"*), all of them required. Returns null when nothing searchable is left.
+ */
+export function ftsQuery(q: string): string | null {
+  const words = q
+    .split(/\s+/)
+    .map((w) => w.replace(/[\u0000-\u001f"]/g, " ").trim())
+    .filter((w) => /[\p{L}\p{N}]/u.test(w))
+    .slice(0, 16);
+  if (words.length === 0) return null;
+  return words.map((w) => `"${w}"*`).join(" ");
+}
+
+/** Newest first (by id); `before` is the cursor. */
+export function searchMessages(r: StoreReader, f: WebMessageFilter): MessageSummary[] {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (f.kind !== undefined) (clauses.push("kind = ?"), params.push(f.kind));
+  if (f.srcIp !== undefined) (clauses.push("src_ip = ?"), params.push(f.srcIp));
+  if (f.sessionId !== undefined) (clauses.push("session_id = ?"), params.push(f.sessionId));
+  if (f.since !== undefined) (clauses.push("received_at >= ?"), params.push(f.since));
+  if (f.until !== undefined) (clauses.push("received_at < ?"), params.push(f.until));
+  if (f.before !== undefined) (clauses.push("id < ?"), params.push(f.before));
+  if (f.dropbox !== undefined) {
+    clauses.push("EXISTS (SELECT 1 FROM json_each(messages.verdict, '$.dropboxes') d WHERE lower(d.value) = lower(?))");
+    params.push(f.dropbox);
+  }
+  if (f.q !== undefined) {
+    const match = ftsQuery(f.q);
+    if (match === null) return [];
+    clauses.push("id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)");
+    params.push(match);
+  }
+  const where = clauses.length ? "WHERE " + clauses.join(" AND ") : "";
+  const limit = Math.min(Math.max(1, f.limit), MAX_WEB_LIMIT);
+  return r
+    .all<Record<string, unknown>>(`SELECT ${SUMMARY_COLUMNS} FROM messages ${where} ORDER BY id DESC LIMIT ?`, ...params, limit)
+    .map(toSummary);
+}
+
+export function messageTextBody(r: StoreReader, id: number): string | null {
+  return r.get<{ text_body: string | null }>("SELECT text_body FROM messages WHERE id = ?", id)?.text_body ?? null;
+}
+
+export type Bucket = "day" | "week" | "month";
+
+const BUCKET_EXPR: Record<Bucket, (col: string) => string> = {
+  day: (c) => `date(${c} / 1000, 'unixepoch')`,
+  // SQLite's 'weekday 0' moves to the next Sunday (or stays); six days back is that week's Monday (ISO weeks).
+  week: (c) => `date(${c} / 1000, 'unixepoch', 'weekday 0', '-6 days')`,
+  month: (c) => `date(${c} / 1000, 'unixepoch', 'start of month')`,
+};
+
+export interface AttemptBucket {
+  start: string;
+  sessions: number;
+  messages: number;
+  relayTests: number;
+}
+
+/** Most buckets one stats answer fills (a day bucket over 30 years is ~11k). */
+export const MAX_BUCKETS = 12_000;
+
+function nextBucket(day: string, bucket: Bucket): string {
+  const d = new Date(day + "T00:00:00Z");
+  if (bucket === "day") d.setUTCDate(d.getUTCDate() + 1);
+  else if (bucket === "week") d.setUTCDate(d.getUTCDate() + 7);
+  else d.setUTCMonth(d.getUTCMonth() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+function bucketOf(t: number, bucket: Bucket): string {
+  const d = new Date(t);
+  d.setUTCHours(0, 0, 0, 0);
+  if (bucket === "week") d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+  if (bucket === "month") d.setUTCDate(1);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Sessions, messages and relay tests per UTC day / ISO week / month, aggregated in SQL; empty buckets filled in. */
+export function attemptStats(r: StoreReader, bucket: Bucket, since: number, until: number): AttemptBucket[] {
+  const s = BUCKET_EXPR[bucket]("started_at");
+  const m = BUCKET_EXPR[bucket]("received_at");
+  const rows = r.all<AttemptBucket>(
+    `SELECT start, SUM(s) AS sessions, SUM(m) AS messages, SUM(t) AS relayTests FROM (
+       SELECT ${s} AS start, COUNT(*) AS s, 0 AS m, 0 AS t FROM sessions WHERE started_at >= ? AND started_at < ? GROUP BY 1
+       UNION ALL
+       SELECT ${m} AS start, 0, COUNT(*), SUM(kind = 'relay-test') FROM messages WHERE received_at >= ? AND received_at < ? GROUP BY 1
+     ) GROUP BY start ORDER BY start`,
+    since,
+    until,
+    since,
+    until,
+  );
+  if (rows.length === 0) return [];
+  const byStart = new Map(rows.map((x) => [x.start, x]));
+  const out: AttemptBucket[] = [];
+  const first = rows[0]!.start;
+  const last = bucketOf(Math.min(until - 1, Date.now()), bucket);
+  const end = rows[rows.length - 1]!.start > last ? rows[rows.length - 1]!.start : last;
+  for (let cur = first; cur <= end && out.length < MAX_BUCKETS; cur = nextBucket(cur, bucket)) {
+    const row = byStart.get(cur);
+    out.push({ start: cur + "T00:00:00.000Z", sessions: row?.sessions ?? 0, messages: row?.messages ?? 0, relayTests: row?.relayTests ?? 0 });
+  }
+  return out;
+}
+
+export interface Totals {
+  sessions: number;
+  messages: number;
+  relayTests: number;
+  spam: number;
+  other: number;
+  bytes: number;
+  sources: number;
+}
+
+export function totals(r: StoreReader, since = 0): Totals {
+  const m = r.get<Omit<Totals, "sessions">>(
+    `SELECT COUNT(*) AS messages, COALESCE(SUM(kind = 'relay-test'), 0) AS relayTests, COALESCE(SUM(kind = 'spam'), 0) AS spam,
+       COALESCE(SUM(kind = 'other'), 0) AS other, COALESCE(SUM(size), 0) AS bytes, 0 AS sources
+     FROM messages WHERE received_at >= ?`,
+    since,
+  )!;
+  const sessions = r.get<{ n: number }>("SELECT COUNT(*) AS n FROM sessions WHERE started_at >= ?", since)!.n;
+  const sources = r.get<{ n: number }>(
+    "SELECT COUNT(*) AS n FROM (SELECT src_ip FROM sessions WHERE started_at >= ? UNION SELECT src_ip FROM messages WHERE received_at >= ?)",
+    since,
+    since,
+  )!.n;
+  return { ...m, sessions, sources };
+}
+
+export interface SourceSummary {
+  ip: string;
+  sessions: number;
+  messages: number;
+  relayTests: number;
+  lastSeen: number;
+}
+
+export function topSources(r: StoreReader, since: number, limit: number): SourceSummary[] {
+  return r.all<SourceSummary>(
+    `SELECT ip, SUM(s) AS sessions, SUM(m) AS messages, SUM(t) AS relayTests, MAX(last) AS lastSeen FROM (
+       SELECT src_ip AS ip, COUNT(*) AS s, 0 AS m, 0 AS t, MAX(started_at) AS last FROM sessions WHERE started_at >= ? GROUP BY src_ip
+       UNION ALL
+       SELECT src_ip, 0, COUNT(*), SUM(kind = 'relay-test'), MAX(received_at) FROM messages WHERE received_at >= ? GROUP BY src_ip
+     ) GROUP BY ip ORDER BY sessions + messages DESC, ip LIMIT ?`,
+    since,
+    since,
+    limit,
+  );
+}
+
+export interface SessionSummary {
+  id: string;
+  startedAt: number;
+  endedAt: number | null;
+  protocol: string;
+  channel: string;
+  helo: string | null;
+  rdns: string | null;
+  commands: number;
+  messages: number;
+  closeReason: string | null;
+}
+
+export interface SourceTimeline {
+  ip: string;
+  firstSeen: number | null;
+  lastSeen: number | null;
+  sessionCount: number;
+  messageCount: number;
+  relayTestCount: number;
+  sessions: SessionSummary[];
+  messages: MessageSummary[];
+}
+
+export function sourceTimeline(r: StoreReader, ip: string, limit: number): SourceTimeline {
+  const s = r.get<{ n: number; first: number | null; last: number | null }>(
+    "SELECT COUNT(*) AS n, MIN(started_at) AS first, MAX(started_at) AS last FROM sessions WHERE src_ip = ?",
+    ip,
+  )!;
+  const m = r.get<{ n: number; t: number | null; first: number | null; last: number | null }>(
+    "SELECT COUNT(*) AS n, SUM(kind = 'relay-test') AS t, MIN(received_at) AS first, MAX(received_at) AS last FROM messages WHERE src_ip = ?",
+    ip,
+  )!;
+  const mins = [s.first, m.first].filter((x): x is number => x !== null);
+  const maxs = [s.last, m.last].filter((x): x is number => x !== null);
+  const sessions = r.all<SessionSummary>(
+    `SELECT id, started_at AS startedAt, ended_at AS endedAt, protocol, channel, helo, rdns, commands, messages,
+       close_reason AS closeReason FROM sessions WHERE src_ip = ? ORDER BY started_at DESC LIMIT ?`,
+    ip,
+    limit,
+  );
+  return {
+    ip,
+    firstSeen: mins.length ? Math.min(...mins) : null,
+    lastSeen: maxs.length ? Math.max(...maxs) : null,
+    sessionCount: s.n,
+    messageCount: m.n,
+    relayTestCount: m.t ?? 0,
+    sessions,
+    messages: searchMessages(r, { srcIp: ip, limit }),
+  };
+}
+
+export interface DropboxSummary {
+  address: string;
+  tests: number;
+  sources: number;
+  firstSeen: number;
+  lastSeen: number;
+  tester: string | null;
+  /** "relay-test": named by relay tests; "recurring": a recipient that keeps coming back in spam runs (table only). */
+  kind: "relay-test" | "recurring";
+}
+
+export function tableExists(r: StoreReader, name: string): boolean {
+  return r.get<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?", name)!.n > 0;
+}
+
+/** Dropbox addresses named by relay-test verdicts, most tests first. */
+export function derivedDropboxes(r: StoreReader, limit: number): DropboxSummary[] {
+  return r.all<DropboxSummary>(
+    `SELECT lower(d.value) AS address, COUNT(*) AS tests, COUNT(DISTINCT m.src_ip) AS sources,
+       MIN(m.received_at) AS firstSeen, MAX(m.received_at) AS lastSeen, NULL AS tester, 'relay-test' AS kind
+     FROM messages m, json_each(m.verdict, '$.dropboxes') d
+     WHERE m.kind = 'relay-test' AND m.verdict IS NOT NULL
+     GROUP BY lower(d.value) ORDER BY tests DESC, address LIMIT ?`,
+    limit,
+  );
+}
+
+/**
+ * Dropboxes: the `dropboxes` table (migration 003, kept by the delivery side) when it exists, completed with addresses
+ * only the stored verdicts name (imported or older messages); most tests first.
+ */
+export function listDropboxes(r: StoreReader, limit: number): { source: "table" | "verdicts"; items: DropboxSummary[] } {
+  const derived = derivedDropboxes(r, limit);
+  if (!tableExists(r, "dropboxes")) return { source: "verdicts", items: derived };
+  const rows = r.all<DropboxSummary>(
+    `SELECT address, tests, distinct_sources AS sources, first_seen AS firstSeen, last_seen AS lastSeen, tester, source AS kind
+     FROM dropboxes ORDER BY (source = 'relay-test') DESC, tests DESC, last_seen DESC LIMIT ?`,
+    limit,
+  );
+  const have = new Set(rows.map((x) => x.address.toLowerCase()));
+  const items = [...rows, ...derived.filter((d) => !have.has(d.address))];
+  items.sort((a, b) => (a.kind === b.kind ? b.tests - a.tests : a.kind === "relay-test" ? -1 : 1));
+  return { source: "table", items: items.slice(0, limit) };
+}
+
+/** Whether a message with these exact bytes is already stored (import idempotence). */
+export function hasSha256(r: StoreReader, sha256: string): boolean {
+  return r.get<{ one: number }>("SELECT 1 AS one FROM messages WHERE sha256 = ? LIMIT 1", sha256) !== undefined;
+}

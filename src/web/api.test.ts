@@ -1,0 +1,410 @@
+// HTTP API tests against a real sensor fed by a real SMTP client: every endpoint, validation, auth, CSRF, redaction.
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { ConfigError, validateConfig } from "../config/load.js";
+import { startSensor, type TestSensor } from "../../test/helpers/sensor.js";
+import { eml, sendMail, waitSessions, webPort } from "../../test/helpers/web.js";
+import { hashPassword, verifyPassword } from "./auth.js";
+import { sanitizeMailHtml } from "./sanitize.js";
+
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: () => any;
+}
+
+function http(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) });
+      });
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+const RELAY_TEST = (ip: string) =>
+  eml(["From: tester@dropbox.example", "To: dropbox@dropbox.example", `Subject: Open relay test ${ip}`, "Date: Mon, 2 Jan 2012 10:00:00 +0000"], `relay test ${ip}\n`);
+
+const SPAM = eml(
+  [
+    "From: Cheap Pills <pills@spam.example>",
+    "To: victim@example.com",
+    "Subject: Zyxwv pharmacy bargains",
+    "Date: Tue, 3 Jan 2012 10:00:00 +0000",
+    "MIME-Version: 1.0",
+    'Content-Type: multipart/mixed; boundary="b1"',
+  ],
+  [
+    "--b1",
+    'Content-Type: multipart/alternative; boundary="b2"',
+    "",
+    "--b2",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    "Buy quokkapills now",
+    "--b2",
+    "Content-Type: text/html; charset=utf-8",
+    "",
+    '<p onclick="x()">Buy <b>now</b><script>alert(1)</script><img src="http://203.0.113.9/t.gif"></p>',
+    "--b2--",
+    "--b1",
+    'Content-Type: application/octet-stream; name="list.txt"',
+    'Content-Disposition: attachment; filename="list.txt"',
+    "Content-Transfer-Encoding: base64",
+    "",
+    Buffer.from("attachment payload\n").toString("base64"),
+    "--b1--",
+    "",
+  ].join("\r\n"),
+);
+
+describe("web API", () => {
+  let t: TestSensor;
+  let port: number;
+  let relayId: number;
+  let spamId: number;
+
+  before(async () => {
+    t = await startSensor();
+    port = webPort(t);
+    relayId = await sendMail(t, "tester@dropbox.example", ["dropbox@dropbox.example"], RELAY_TEST("127.0.0.1"));
+    spamId = await sendMail(t, "pills@spam.example", ["victim@example.com", "other@example.com"], SPAM);
+    await waitSessions(t, 2);
+  });
+  after(async () => t.close());
+
+  test("healthz", async () => {
+    const r = await http(port, "/healthz");
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json(), { status: "ok" });
+    assert.equal(r.headers["x-content-type-options"], "nosniff");
+    assert.ok(r.headers["content-security-policy"]);
+  });
+
+  test("metrics: counters from events, no IP addresses as labels", async () => {
+    const r = await http(port, "/metrics");
+    assert.equal(r.status, 200);
+    assert.match(r.headers["content-type"] as string, /^text\/plain/);
+    assert.match(r.body, /relaytrap_smtp_sessions_total\{channel="direct"\} 2/);
+    assert.match(r.body, /relaytrap_smtp_messages_total\{kind="relay-test"\} 1/);
+    assert.match(r.body, /relaytrap_smtp_messages_total\{kind="spam"\} 1/);
+    assert.match(r.body, /relaytrap_smtp_relay_tests_total\{matches_sensor="true"\} 1/);
+    assert.match(r.body, /relaytrap_smtp_message_bytes_total \d+/);
+    assert.match(r.body, /relaytrap_smtp_active_connections 0/);
+    assert.match(r.body, /relaytrap_events_sink_failures_total/);
+    assert.doesNotMatch(r.body, /127\.0\.0\.1/);
+  });
+
+  test("messages: list, filters, full-text search, cursor", async () => {
+    const all = (await http(port, "/api/v1/messages")).json();
+    assert.deepEqual(
+      all.items.map((m: { id: number }) => m.id),
+      [spamId, relayId],
+    );
+    assert.equal(all.next, null);
+    const first = all.items[1];
+    for (const k of ["id", "receivedAt", "srcIp", "mailFrom", "rcptTo", "subject", "kind", "size"]) assert.ok(k in first, k);
+    assert.equal(first.kind, "relay-test");
+
+    const relay = (await http(port, "/api/v1/messages?kind=relay-test")).json();
+    assert.deepEqual(relay.items.map((m: { id: number }) => m.id), [relayId]);
+    assert.equal((await http(port, "/api/v1/messages?src_ip=127.0.0.1")).json().items.length, 2);
+    assert.equal((await http(port, "/api/v1/messages?src_ip=192.0.2.1")).json().items.length, 0);
+    // q searches subject, addresses and text body (FTS5).
+    assert.deepEqual((await http(port, "/api/v1/messages?q=zyxwv")).json().items.map((m: { id: number }) => m.id), [spamId]);
+    assert.deepEqual((await http(port, "/api/v1/messages?q=quokkapills")).json().items.map((m: { id: number }) => m.id), [spamId]);
+    assert.deepEqual((await http(port, "/api/v1/messages?q=" + encodeURIComponent("victim@example.com"))).json().items.map((m: { id: number }) => m.id), [spamId]);
+    assert.deepEqual((await http(port, "/api/v1/messages?q=" + encodeURIComponent('"); DROP TABLE x; --'))).json().items, []);
+    assert.deepEqual((await http(port, "/api/v1/messages?dropbox=dropbox@dropbox.example")).json().items.map((m: { id: number }) => m.id), [relayId]);
+    const now = Date.now();
+    assert.equal((await http(port, `/api/v1/messages?since=${now + 60_000}`)).json().items.length, 0);
+    assert.equal((await http(port, `/api/v1/messages?until=${new Date(now + 60_000).toISOString()}`)).json().items.length, 2);
+    // Cursor pagination.
+    const p1 = (await http(port, "/api/v1/messages?limit=1")).json();
+    assert.equal(p1.items.length, 1);
+    assert.equal(p1.next, String(spamId));
+    const p2 = (await http(port, `/api/v1/messages?limit=1&before=${p1.next}`)).json();
+    assert.deepEqual(p2.items.map((m: { id: number }) => m.id), [relayId]);
+  });
+
+  test("messages: every bad query parameter is a 400 JSON error", async () => {
+    for (const qs of ["kind=bogus", "limit=0", "limit=100000", "limit=abc", "since=yesterday-ish", "src_ip=not-an-ip", "before=-3", "nope=1", "kind=spam&kind=other", "q=" + "x".repeat(600)]) {
+      const r = await http(port, "/api/v1/messages?" + qs);
+      assert.equal(r.status, 400, qs);
+      assert.match(r.headers["content-type"] as string, /^application\/json/);
+      assert.equal(typeof r.json().error, "string", qs);
+    }
+    assert.equal((await http(port, "/api/v1/messages/99999")).status, 404);
+    assert.equal((await http(port, "/api/v1/messages/abc")).status, 404);
+    assert.equal((await http(port, "/api/v1/nothing")).status, 404);
+    assert.equal((await http(port, "/api/v1/messages", { method: "DELETE" })).status, 405);
+    assert.equal((await http(port, "/api/v1/sources/%E0%A4%A")).status, 400);
+  });
+
+  test("message detail: envelope, headers, verdict with evidence, session", async () => {
+    const m = (await http(port, `/api/v1/messages/${relayId}`)).json();
+    assert.equal(m.kind, "relay-test");
+    assert.equal(m.mailFrom, "tester@dropbox.example");
+    assert.deepEqual(m.rcptTo, ["dropbox@dropbox.example"]);
+    assert.ok(m.headers.some((h: { key: string }) => h.key === "subject"));
+    assert.ok(m.verdict.evidence.length > 0);
+    assert.deepEqual(m.verdict.testedIps, ["127.0.0.1"]);
+    assert.equal(m.session.id, m.sessionId);
+    assert.match(m.textBody, /relay test/);
+    assert.equal(m.hasHtml, false);
+    const s = (await http(port, `/api/v1/messages/${spamId}`)).json();
+    assert.equal(s.hasHtml, true);
+    assert.equal(s.attachments.length, 1);
+    assert.equal(s.attachments[0].filename, "list.txt");
+  });
+
+  test("raw: text/plain, nosniff, inline", async () => {
+    const r = await http(port, `/api/v1/messages/${spamId}/raw`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "text/plain; charset=utf-8");
+    assert.equal(r.headers["x-content-type-options"], "nosniff");
+    assert.equal(r.headers["content-disposition"], "inline");
+    assert.match(r.body, /<script>alert\(1\)<\/script>/);
+  });
+
+  test("html: sanitized, strict CSP", async () => {
+    const r = await http(port, `/api/v1/messages/${spamId}/html`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers["content-type"] as string, /^text\/html/);
+    const csp = r.headers["content-security-policy"] as string;
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /img-src data:/);
+    assert.match(csp, /sandbox/);
+    assert.match(r.body, /<b>now<\/b>/);
+    assert.doesNotMatch(r.body, /script|onclick|203\.0\.113\.9\/t\.gif"/i);
+    assert.equal((await http(port, `/api/v1/messages/${relayId}/html`)).status, 404);
+  });
+
+  test("attachments download as octet-stream", async () => {
+    const r = await http(port, `/api/v1/messages/${spamId}/attachments/0`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/octet-stream");
+    assert.match(r.headers["content-disposition"] as string, /^attachment; filename="list.txt"/);
+    assert.equal(r.body, "attachment payload\n");
+    assert.equal((await http(port, `/api/v1/messages/${spamId}/attachments/5`)).status, 404);
+  });
+
+  test("session with transcript", async () => {
+    const m = (await http(port, `/api/v1/messages/${relayId}`)).json();
+    const s = (await http(port, `/api/v1/sessions/${m.sessionId}`)).json();
+    assert.equal(s.id, m.sessionId);
+    assert.ok(s.transcript.some((l: { dir: string; line: string }) => l.dir === "c" && l.line.startsWith("MAIL FROM")));
+    assert.ok(s.transcript.every((l: { dir: string; t: number }) => (l.dir === "c" || l.dir === "s") && typeof l.t === "number"));
+    assert.deepEqual(s.messageList.map((x: { id: number }) => x.id), [relayId]);
+    assert.equal((await http(port, "/api/v1/sessions/nosuchsession")).status, 404);
+  });
+
+  test("source timeline", async () => {
+    const s = (await http(port, "/api/v1/sources/127.0.0.1")).json();
+    assert.equal(s.ip, "127.0.0.1");
+    assert.equal(s.sessionCount, 2);
+    assert.equal(s.messageCount, 2);
+    assert.equal(s.relayTestCount, 1);
+    assert.ok(s.firstSeen <= s.lastSeen);
+    assert.equal((await http(port, "/api/v1/sources/192.0.2.99")).status, 404);
+    assert.equal((await http(port, "/api/v1/sources/bogus")).status, 400);
+  });
+
+  test("dropboxes from relay-test verdicts", async () => {
+    const d = (await http(port, "/api/v1/dropboxes")).json();
+    assert.ok(d.source === "verdicts" || d.source === "table");
+    assert.ok(d.items.some((x: { address: string; tests: number }) => x.address === "dropbox@dropbox.example" && x.tests === 1));
+  });
+
+  test("stats/attempts per day, week, month computed in SQL", async () => {
+    for (const bucket of ["day", "week", "month"]) {
+      const s = (await http(port, `/api/v1/stats/attempts?bucket=${bucket}`)).json();
+      assert.equal(s.bucket, bucket);
+      const total = s.series.reduce((a: { s: number; m: number; t: number }, b: { sessions: number; messages: number; relayTests: number }) => ({ s: a.s + b.sessions, m: a.m + b.messages, t: a.t + b.relayTests }), { s: 0, m: 0, t: 0 });
+      assert.deepEqual(total, { s: 2, m: 2, t: 1 }, bucket);
+      assert.match(s.series[0].start, /^\d{4}-\d\d-\d\dT00:00:00\.000Z$/);
+    }
+    const w = (await http(port, "/api/v1/stats/attempts?bucket=week")).json();
+    assert.equal(new Date(w.series[0].start).getUTCDay(), 1, "weeks start on Monday");
+    assert.equal((await http(port, "/api/v1/stats/attempts?bucket=year")).status, 400);
+    assert.equal((await http(port, "/api/v1/stats/attempts?since=2000&until=1000")).status, 400);
+  });
+
+  test("events: SSE stream of new sessions and messages", async () => {
+    const got = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path: "/api/v1/events" }, (res) => {
+        assert.equal(res.headers["content-type"], "text/event-stream; charset=utf-8");
+        let buf = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          buf += d;
+          if (buf.includes("smtp.message.stored")) {
+            req.destroy();
+            resolve(buf);
+          }
+        });
+        void sendMail(t, "a@b.example", ["c@d.example"], eml(["Subject: live one"], "hello\n")).catch(reject);
+      });
+      req.on("error", () => {});
+      req.end();
+    });
+    assert.match(got, /event: relaytrap\ndata: \{.*"eventid":"smtp\.session\.connect"/);
+    assert.match(got, /"subject":"live one"/);
+  });
+
+  test("config: effective config, secrets masked; the kill switch needs the CSRF token", async () => {
+    const c = (await http(port, "/api/v1/config")).json();
+    assert.equal(c.persona, "postfix");
+    assert.ok("web" in c);
+    const ks = (await http(port, "/api/v1/delivery/kill-switch")).json();
+    assert.deepEqual(ks, { available: true, engaged: false });
+    const noToken = await http(port, "/api/v1/delivery/kill-switch", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"engaged":true}' });
+    assert.equal(noToken.status, 403);
+    const me = (await http(port, "/api/v1/me")).json();
+    assert.equal(me.level, "admin");
+    const withToken = await http(port, "/api/v1/delivery/kill-switch", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": me.csrf },
+      body: '{"engaged":true}',
+    });
+    assert.equal(withToken.status, 200);
+    assert.deepEqual(withToken.json(), { available: true, engaged: true });
+    assert.deepEqual((await http(port, "/api/v1/delivery/kill-switch")).json(), { available: true, engaged: true });
+    const crossSite = await http(port, "/api/v1/delivery/kill-switch", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": me.csrf, Origin: "http://evil.example" },
+      body: '{"engaged":false}',
+    });
+    assert.equal(crossSite.status, 403);
+  });
+
+  test("UI pages: strict CSP on every HTML response; Host header checked without users", async () => {
+    for (const p of ["/", "/messages", `/messages/${relayId}`, "/dropboxes", "/login", "/config"]) {
+      const r = await http(port, p);
+      assert.equal(r.status, 200, p);
+      assert.match(r.headers["content-type"] as string, /^text\/html/);
+      const csp = r.headers["content-security-policy"] as string;
+      assert.match(csp, /default-src 'self'/);
+      assert.match(csp, /script-src 'self'(;|$)/);
+      assert.match(csp, /frame-ancestors 'self'/);
+      assert.doesNotMatch(r.body, /https?:\/\//, "no remote URLs in the page");
+    }
+    for (const a of ["/assets/app.js", "/assets/app.css", "/assets/uplot.esm.js", "/assets/uplot.min.css"]) assert.equal((await http(port, a)).status, 200, a);
+    assert.equal((await http(port, "/", { headers: { Host: "evil.example:8025" } })).status, 421);
+  });
+});
+
+describe("web auth", () => {
+  let t: TestSensor;
+  let port: number;
+  let relayId: number;
+
+  before(async () => {
+    t = await startSensor({
+      web: { users: [{ name: "admin", passwordHash: await hashPassword("correct horse") }], public: true, loginAttemptsPerMinute: 3 },
+    });
+    port = webPort(t);
+    relayId = await sendMail(t, "tester@dropbox.example", ["dropbox@dropbox.example"], RELAY_TEST("127.0.0.1"));
+    await sendMail(t, "pills@spam.example", ["victim@example.com"], SPAM);
+  });
+  after(async () => t.close());
+
+  const login = (name: string, password: string, headers: Record<string, string> = {}) =>
+    http(port, "/api/v1/login", { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify({ name, password }) });
+
+  test("public view: relay tests only, addresses redacted, no raw or sessions", async () => {
+    const me = (await http(port, "/api/v1/me")).json();
+    assert.equal(me.level, "public");
+    const list = (await http(port, "/api/v1/messages")).json();
+    assert.deepEqual(list.items.map((m: { id: number }) => m.id), [relayId]);
+    assert.equal(list.items[0].mailFrom, "***@dropbox.example");
+    assert.deepEqual(list.items[0].rcptTo, ["***@dropbox.example"]);
+    assert.equal((await http(port, "/api/v1/messages?kind=spam")).status, 403);
+    const m = (await http(port, `/api/v1/messages/${relayId}`)).json();
+    assert.doesNotMatch(JSON.stringify(m), /dropbox@|tester@/);
+    const d = (await http(port, "/api/v1/dropboxes")).json();
+    assert.doesNotMatch(JSON.stringify(d), /dropbox@/);
+    assert.equal((await http(port, "/api/v1/summary")).status, 200);
+    assert.equal((await http(port, "/api/v1/stats/attempts")).status, 200);
+    for (const p of [`/api/v1/messages/${relayId}/raw`, `/api/v1/messages/${relayId}/html`, "/api/v1/config", "/api/v1/sources/127.0.0.1", `/api/v1/sessions/${m.sessionId}`]) {
+      assert.equal((await http(port, p)).status, 403, p);
+    }
+  });
+
+  test("login: bad password 401, cookie HttpOnly SameSite=Strict, CSRF on logout, rate limit", async () => {
+    assert.equal((await login("admin", "wrong")).status, 401);
+    assert.equal((await login("nobody", "wrong")).status, 401);
+    assert.equal((await login("admin", "x", { Origin: "http://evil.example" })).status, 403);
+    const ok = await login("admin", "correct horse");
+    assert.equal(ok.status, 200);
+    const cookie = (ok.headers["set-cookie"] as string[])[0]!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Strict/);
+    assert.doesNotMatch(cookie, /Secure/);
+    const behindTls = await login("admin", "correct horse", { "X-Forwarded-Proto": "https" });
+    assert.match((behindTls.headers["set-cookie"] as string[])[0]!, /; Secure/);
+    const session = cookie.split(";")[0]!;
+    const { csrf } = ok.json();
+    const me = (await http(port, "/api/v1/me", { headers: { Cookie: session } })).json();
+    assert.equal(me.user, "admin");
+    assert.equal(me.csrf, csrf);
+    assert.equal((await http(port, `/api/v1/messages/${relayId}/raw`, { headers: { Cookie: session } })).status, 200);
+    // State-changing requests need the CSRF token.
+    assert.equal((await http(port, "/api/v1/logout", { method: "POST", headers: { Cookie: session } })).status, 403);
+    assert.equal((await http(port, "/api/v1/logout", { method: "POST", headers: { Cookie: session, "X-CSRF-Token": "wrong" } })).status, 403);
+    assert.equal((await http(port, "/api/v1/logout", { method: "POST", headers: { Cookie: session, "X-CSRF-Token": csrf } })).status, 200);
+    assert.equal((await http(port, "/api/v1/config", { headers: { Cookie: session } })).status, 403);
+    // Three failures a minute, then 429 even for the right password.
+    await login("admin", "bad1");
+    await login("admin", "bad2");
+    await login("admin", "bad3");
+    const limited = await login("admin", "correct horse");
+    assert.equal(limited.status, 429);
+  });
+
+  test("the Host check does not apply with users (reverse proxies)", async () => {
+    assert.equal((await http(port, "/healthz", { headers: { Host: "honeypot.example.net" } })).status, 200);
+  });
+});
+
+describe("web config", () => {
+  test("a non-loopback webListen without users refuses to start, naming web.users", () => {
+    assert.throws(
+      () => validateConfig({ webListen: "0.0.0.0:8025" }),
+      (err: unknown) => err instanceof ConfigError && err.key === "web.users",
+    );
+    const hash = "scrypt$16384$8$1$c2FsdA==$aGFzaGhhc2hoYXNoaGFzaA==";
+    assert.equal(validateConfig({ webListen: "0.0.0.0:8025", web: { users: [{ name: "a", passwordHash: hash }] } }).web.users.length, 1);
+    // The env form NAME:HASH.
+    assert.deepEqual(validateConfig({ web: { users: [`bob:${hash}`] } }).web.users, [{ name: "bob", passwordHash: hash }]);
+    assert.equal(validateConfig({ webListen: "[::1]:8025" }).webListen, "[::1]:8025");
+  });
+
+  test("scrypt hashes verify", async () => {
+    const h = await hashPassword("s3cret");
+    assert.match(h, /^scrypt\$16384\$8\$1\$/);
+    assert.equal(await verifyPassword("s3cret", h), true);
+    assert.equal(await verifyPassword("s3cret!", h), false);
+    assert.equal(await verifyPassword("s3cret", "garbage"), false);
+  });
+
+  test("sanitizer strips scripts, handlers, forms, remote images, CSS url() and meta refresh", () => {
+    const out = sanitizeMailHtml(
+      '<meta http-equiv="refresh" content="0;url=http://x.example/"><style>body{background:url(http://x.example/a.png)}</style>' +
+        '<div style="background-image:url(http://x.example/b.png);color:red">hi</div><form action="http://x.example/"><input name=a></form>' +
+        '<img src="http://x.example/c.png" onerror="alert(1)"><img src="//x.example/d.png"><a href="javascript:alert(1)">l</a>' +
+        '<svg><image href="http://x.example/e.png"/></svg><link rel=stylesheet href="http://x.example/f.css"><img src="data:image/png;base64,iVBORw0KGgo=">',
+    );
+    assert.doesNotMatch(out, /x\.example\/[a-f]\.(png|css)"|url\(|<meta|<style|<form|<input|onerror|javascript:|<svg|<link/i);
+    assert.match(out, /hi/);
+    assert.match(out, /<img src="data:image\/png;base64,/);
+  });
+});

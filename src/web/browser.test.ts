@@ -1,0 +1,229 @@
+// Browser tests in real Chromium (playwright-core, Debian's /usr/bin/chromium): the dashboard draws its graphs, hostile
+// mail is displayed without a single request leaving for a beacon, login and CSRF work. Screenshots go to test-artifacts/.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { after, before, describe, test } from "node:test";
+import type { Browser } from "playwright-core";
+import { startSensor, type TestSensor } from "../../test/helpers/sensor.js";
+import { eml, sendMail, waitSessions, webPort } from "../../test/helpers/web.js";
+import { hashPassword } from "./auth.js";
+import { seedHistory } from "./demo.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+/** The page's CSP forbids string eval, so page predicates are functions (typed loosely: no DOM lib here). */
+type PageGlobal = { document: { getElementById(id: string): { dataset: { points?: string } } } };
+const ARTIFACTS = "test-artifacts";
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`;
+
+async function launch(): Promise<Browser> {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  });
+}
+
+function hostileHtml(b: string): string {
+  return [
+    `<html><head><meta http-equiv="refresh" content="0;url=${b}/refresh">`,
+    `<link rel="stylesheet" href="${b}/link.css"><style>@import url(${b}/import.css); body { background: url(${b}/style-bg.png) }</style>`,
+    `<script src="${b}/ext.js"></script><script>fetch("${b}/script"); new Image().src = "${b}/script-img";</script></head>`,
+    `<body background="${b}/body-bg.png" onload="fetch('${b}/onload')">`,
+    `<h1>Hot deals</h1><p style="background-image: url(${b}/inline-css.png)">Buy now</p>`,
+    `<img src="${b}/remote.gif" width="1" height="1"><img src="x" onerror="fetch('${b}/onerror')">`,
+    `<img srcset="${b}/srcset.png 2x"><video poster="${b}/poster.png"></video><iframe src="${b}/iframe"></iframe>`,
+    `<object data="${b}/object"></object><embed src="${b}/embed"><svg><image href="${b}/svg.png"/></svg>`,
+    `<form id="f" action="${b}/form" method="post"><input name="a" value="b"><button>Claim</button></form>`,
+    `<script>document.getElementById("f").submit()</script>`,
+    `<a href="${b}/link">click</a></body></html>`,
+  ].join("\n");
+}
+
+describe("web UI in Chromium", { skip }, () => {
+  let browser: Browser;
+  let t: TestSensor;
+  let port: number;
+  let beacon: Server;
+  let beaconPort: number;
+  const beaconHits: string[] = [];
+  let hostileId: number;
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    beacon = createServer((req, res) => {
+      beaconHits.push(`${req.method} ${req.url}`);
+      res.end("x");
+    });
+    await new Promise<void>((r) => beacon.listen(0, "127.0.0.1", r));
+    beaconPort = (beacon.address() as { port: number }).port;
+    t = await startSensor();
+    port = webPort(t);
+    await seedHistory(t.sensor.writer, { days: 420, perDay: 5, seed: 7 });
+    const b = `http://127.0.0.1:${beaconPort}`;
+    const boundary = "hostile-boundary";
+    hostileId = await sendMail(
+      t,
+      "spammer@bulk.example",
+      ["victim@example.com"],
+      eml(
+        [
+          "From: Deals <spammer@bulk.example>",
+          "To: victim@example.com",
+          `Subject: <img src="${b}/subject.png"> Hot deals`,
+          "Date: Wed, 4 Jan 2012 10:00:00 +0000",
+          "MIME-Version: 1.0",
+          `Content-Type: multipart/alternative; boundary="${boundary}"`,
+        ],
+        [
+          `--${boundary}`,
+          "Content-Type: text/plain; charset=utf-8",
+          "",
+          `Hot deals <img src="${b}/text-part.png"> <script>fetch("${b}/text-script")</script>`,
+          `--${boundary}`,
+          "Content-Type: text/html; charset=utf-8",
+          "",
+          hostileHtml(b),
+          `--${boundary}--`,
+          "",
+        ].join("\r\n"),
+      ),
+    );
+    await waitSessions(t, 1);
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+    await new Promise<void>((r) => (beacon ? beacon.close(() => r()) : r()));
+  });
+
+  test("the dashboard renders the graphs with data", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+    await page.waitForSelector("#chart-month .uplot canvas");
+    for (const id of ["chart-month", "chart-week", "chart-day"]) {
+      const points = Number(await page.getAttribute(`#${id}`, "data-points"));
+      assert.ok(points > 0, `${id} has data (${points} buckets)`);
+      assert.equal(await page.locator(`#${id} .uplot canvas`).count(), 1, id);
+    }
+    // The month chart spans the seeded history (about 14 months).
+    assert.ok(Number(await page.getAttribute("#chart-month", "data-points")) >= 12);
+    // Range picker: "all" reloads the charts.
+    await page.getByRole("button", { name: "30 days" }).click();
+    await page.waitForFunction(() => Number((globalThis as unknown as PageGlobal).document.getElementById("chart-day").dataset.points) <= 31);
+    await page.getByRole("button", { name: "1 year" }).click();
+    await page.waitForFunction(() => Number((globalThis as unknown as PageGlobal).document.getElementById("chart-day").dataset.points) > 300);
+    assert.ok((await page.locator(".card").count()) >= 6);
+    await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: false });
+    if (process.env.RELAYTRAP_DOCS_SCREENSHOT) await page.screenshot({ path: process.env.RELAYTRAP_DOCS_SCREENSHOT, fullPage: false });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test("the live feed shows new sessions as they happen", async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForSelector("body[data-ready='1']");
+    await sendMail(t, "a@b.example", ["c@d.example"], eml(["Subject: live feed check"], "hello\n"));
+    await page.waitForSelector("#feed li:has-text('smtp.message.stored')", { timeout: 10_000 });
+    assert.match((await page.textContent("#feed")) ?? "", /live feed check/);
+    await page.close();
+  });
+
+  test("hostile mail is displayed and the beacon receives zero requests", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+    const dialogs: string[] = [];
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(`http://127.0.0.1:${port}/messages/${hostileId}`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+    const frame = page.locator("iframe#html-part");
+    assert.equal(await frame.getAttribute("sandbox"), "", "sandbox with no allow-* tokens");
+    const content = page.frameLocator("iframe#html-part");
+    await content.locator("h1").waitFor({ timeout: 10_000 });
+    assert.equal(await content.locator("h1").textContent(), "Hot deals");
+    assert.equal(await content.locator("form, input, script, iframe, object, embed, video, svg, meta[http-equiv], link, style, [onerror], [onload]").count(), 0);
+    // Subject and text part are text, not markup.
+    assert.match((await page.textContent("h1")) ?? "", /<img src=/);
+    assert.match((await page.textContent("#text-part")) ?? "", /<script>/);
+    // Also open the HTML endpoint and the raw source top-level: CSP sandbox and text/plain keep them inert.
+    const direct = await browser.newPage();
+    await direct.goto(`http://127.0.0.1:${port}/api/v1/messages/${hostileId}/html`);
+    await direct.goto(`http://127.0.0.1:${port}/api/v1/messages/${hostileId}/raw`);
+    assert.match((await direct.textContent("body")) ?? "", /fetch\(/);
+    await new Promise((r) => setTimeout(r, 2000));
+    await page.screenshot({ path: `${ARTIFACTS}/message.png`, fullPage: true });
+    assert.deepEqual(beaconHits, [], "no request reached the beacon");
+    assert.deepEqual(dialogs, []);
+    await direct.close();
+    await page.close();
+  });
+});
+
+describe("web login in Chromium", { skip }, () => {
+  let browser: Browser;
+  let t: TestSensor;
+  let port: number;
+
+  before(async () => {
+    t = await startSensor({ web: { users: [{ name: "admin", passwordHash: await hashPassword("hunter2 hunter2") }] } });
+    port = webPort(t);
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  test("login flow, CSRF rejection, logout", async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${port}/config`);
+    await page.waitForURL(/\/login\?next=%2Fconfig$/);
+    await page.waitForSelector("form#login");
+    await page.fill("input[name=name]", "admin");
+    await page.fill("input[name=password]", "wrong");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#login-error:has-text('wrong user name or password')");
+    await page.fill("input[name=password]", "hunter2 hunter2");
+    await page.click("button[type=submit]");
+    await page.waitForURL(`http://127.0.0.1:${port}/config`);
+    await page.waitForSelector("body[data-ready='1']");
+    assert.match((await page.textContent("#who")) ?? "", /signed in as admin/);
+    assert.match((await page.textContent("main")) ?? "", /Effective configuration/);
+    assert.doesNotMatch((await page.textContent("main")) ?? "", /scrypt\$/, "password hashes are masked");
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === "relaytrap_session");
+    assert.ok(session);
+    assert.equal(session.httpOnly, true);
+    assert.equal(session.sameSite, "Strict");
+    assert.equal(await page.evaluate("document.cookie"), "", "the session cookie is not readable by scripts");
+    // A state-changing request without the CSRF token is refused, with it accepted.
+    const statuses = await page.evaluate(async () => {
+      const without = await fetch("/api/v1/delivery/kill-switch", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"engaged":true}' });
+      const me = (await (await fetch("/api/v1/me")).json()) as { csrf: string };
+      const withToken = await fetch("/api/v1/delivery/kill-switch", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": me.csrf },
+        body: '{"engaged":true}',
+      });
+      return [without.status, withToken.status];
+    });
+    assert.deepEqual(statuses, [403, 200]);
+    await page.click("#logout");
+    await page.waitForURL(/\/login$/);
+    const after = await page.evaluate(async () => (await fetch("/api/v1/config")).status);
+    assert.equal(after, 401);
+    await page.close();
+  });
+});

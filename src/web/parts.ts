@@ -1,0 +1,31 @@
+// On-demand parts of a stored message, parsed from the raw bytes when a page asks: the HTML body and attachments.
+import { simpleParser } from "mailparser";
+import { parseMessage } from "../analysis/parse.js";
+
+export async function htmlPart(raw: Buffer): Promise<string | null> {
+  return (await parseMessage(raw)).html;
+}
+
+export interface AttachmentContent {
+  filename: string | null;
+  content: Buffer;
+}
+
+/** The n-th attachment (same order as the stored attachment list), or null. */
+export async function attachmentContent(raw: Buffer, index: number): Promise<AttachmentContent | null> {
+  try {
+    const m = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+    const a = m.attachments[index];
+    return a ? { filename: a.filename ?? null, content: a.content } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A Content-Disposition value with an ASCII fallback name and the UTF-8 name (RFC 6266 / 5987). */
+export function contentDisposition(kind: "attachment" | "inline", filename: string | null): string {
+  if (!filename) return kind;
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\/;]/g, "_").slice(0, 150) || "attachment";
+  const utf8 = encodeURIComponent(filename.slice(0, 150)).replace(/['()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${utf8}`;
+}
