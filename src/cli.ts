@@ -14,6 +14,7 @@ Usage:
                                      run the current analyzer over every stored message again
   relaytrap check-config [--config FILE]
                                      validate the config (file + environment) and print it, secrets masked
+  relaytrap doctor [--config FILE]   check ports, data dir, disk space, sensor IPs, delivery and web exposure
   relaytrap delivery off|on|status [--data-dir DIR] [--config FILE]
                                      the delivery kill switch (persisted; a running sensor obeys at once)
   relaytrap import PATH [--data-dir DIR] [--sensor-ip IP]...
@@ -249,6 +250,15 @@ async function cmdDelivery(argv: string[]): Promise<void> {
   process.stdout.write(JSON.stringify(out, null, 2) + "\n");
 }
 
+async function cmdDoctor(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { config: { type: "string" }, "data-dir": { type: "string" } });
+  const config = loadConfig({ configFile: values.config, flags: values["data-dir"] ? { dataDir: values["data-dir"] } : {} });
+  const { runDoctor, formatChecks } = await import("./doctor.js");
+  const checks = await runDoctor(config);
+  process.stdout.write(formatChecks(checks));
+  if (checks.some((c) => c.level === "FAIL")) process.exitCode = 1;
+}
+
 async function cmdCheckConfig(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: "string" } });
   const config = loadConfig({ configFile: values.config });
@@ -343,6 +353,8 @@ async function main(argv: string[]): Promise<void> {
       return cmdReanalyze(rest);
     case "check-config":
       return cmdCheckConfig(rest);
+    case "doctor":
+      return cmdDoctor(rest);
     case "delivery":
       return cmdDelivery(rest);
     case "import":

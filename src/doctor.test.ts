@@ -1,0 +1,49 @@
+// relaytrap doctor: each check reports ok/warn/FAIL from the real machine state.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { it } from "node:test";
+import { tempDir, runCli } from "../test/helpers/sensor.js";
+import { configSchema } from "./config/schema.js";
+import { runDoctor } from "./doctor.js";
+
+it("reports a busy port, an unusable data dir, sensor IPs behind NAT, delivery on, and an exposed web UI", async () => {
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, "127.0.0.1", () => r()));
+  const port = (busy.address() as { port: number }).port;
+  const file = join(tempDir(), "not-a-dir");
+  writeFileSync(file, "x");
+  try {
+    const checks = await runDoctor(
+      configSchema.parse({
+        dataDir: join(file, "data"),
+        smtpListen: [`127.0.0.1:${port}`],
+        webListen: "0.0.0.0:0",
+        sensorIps: ["198.51.100.23"],
+        delivery: { enabled: true, smarthost: "127.0.0.1:2526" },
+      }),
+    );
+    const by = (name: string) => checks.find((c) => c.name === name)!;
+    assert.equal(by("listen smtp").level, "warn");
+    assert.match(by("listen smtp").detail, /in use/);
+    assert.equal(by("data dir").level, "FAIL");
+    assert.match(by("sensor IPs").detail, /198\.51\.100\.23 not on an interface here/);
+    assert.equal(by("delivery").level, "warn");
+    assert.match(by("delivery").detail, /ON via smarthost 127\.0\.0\.1:2526; caps: 20\/day/);
+    assert.equal(by("web exposure").level, "FAIL");
+  } finally {
+    busy.close();
+  }
+});
+
+it("exits 0 when nothing fails and 1 when something does", async () => {
+  const ok = await runCli(["doctor", "--data-dir", tempDir()], { RELAYTRAP_SMTP_LISTEN: "127.0.0.1:0", RELAYTRAP_WEB_LISTEN: "127.0.0.1:0" });
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^ok {4}data dir/m);
+  const file = join(tempDir(), "f");
+  writeFileSync(file, "x");
+  const bad = await runCli(["doctor", "--data-dir", join(file, "d")], { RELAYTRAP_SMTP_LISTEN: "127.0.0.1:0", RELAYTRAP_WEB_LISTEN: "127.0.0.1:0" });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /^FAIL {2}data dir/m);
+});

@@ -1,0 +1,96 @@
+// `relaytrap doctor`: checks a configuration against this machine before a real start — ports, data dir, disk space,
+// sensor addresses, delivery, web exposure. Prints one line per check; FAIL lines make the exit status non-zero.
+import { accessSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { networkInterfaces } from "node:os";
+import { join } from "node:path";
+import type { Config } from "./config/schema.js";
+import { isLoopback, normalizeIp, parseHostPort } from "./net/address.js";
+
+export type Level = "ok" | "warn" | "FAIL";
+
+export interface Check {
+  level: Level;
+  name: string;
+  detail: string;
+}
+
+function tryListen(hostPort: string): Promise<string | null> {
+  const hp = parseHostPort(hostPort);
+  if (!hp) return Promise.resolve("not HOST:PORT");
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    srv.listen({ host: hp.host, port: hp.port, exclusive: true }, () => srv.close(() => resolve(null)));
+  });
+}
+
+export function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(normalizeIp(a.address));
+  return out;
+}
+
+export async function runDoctor(config: Config): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (level: Level, name: string, detail: string) => checks.push({ level, name, detail });
+
+  const listeners: Array<[string, string]> = [
+    ...config.smtpListen.map((a): [string, string] => ["smtp", a]),
+    ...config.smtpsListen.map((a): [string, string] => ["smtps", a]),
+    ...config.proxyListen.map((a): [string, string] => ["proxy", a]),
+    ["web", config.webListen],
+  ];
+  for (const [kind, addr] of listeners) {
+    const err = await tryListen(addr);
+    if (err === null) add("ok", `listen ${kind}`, `${addr} can be bound`);
+    else if (err === "EADDRINUSE") add("warn", `listen ${kind}`, `${addr} is in use (a running sensor, or another server)`);
+    else add("FAIL", `listen ${kind}`, `${addr}: ${err}${err === "EACCES" ? " (ports below 1024 need CAP_NET_BIND_SERVICE; see deploy/)" : ""}`);
+  }
+
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    const probe = join(config.dataDir, `.doctor-${process.pid}`);
+    writeFileSync(probe, "x");
+    rmSync(probe);
+    accessSync(config.dataDir, constants.W_OK);
+    add("ok", "data dir", `${config.dataDir} is writable`);
+    const fs = statfsSync(config.dataDir);
+    const free = fs.bavail * fs.bsize;
+    const quota = config.storage.quotaBytes;
+    const gib = (n: number) => `${(n / 2 ** 30).toFixed(1)} GiB`;
+    if (free < quota) add("warn", "disk space", `${gib(free)} free, less than storage.quotaBytes (${gib(quota)}): the disk may fill before pruning starts`);
+    else add("ok", "disk space", `${gib(free)} free, storage.quotaBytes ${gib(quota)}`);
+  } catch (err) {
+    add("FAIL", "data dir", `${config.dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+
+  const local = localAddresses();
+  if (config.sensorIps.length === 0) {
+    add("warn", "sensor IPs", "none configured: relay tests are still decoded, but only the address a client connected to counts as this sensor (set sensorIps behind NAT)");
+  } else {
+    const onInterface = config.sensorIps.filter((ip) => local.has(normalizeIp(ip)));
+    const natted = config.sensorIps.filter((ip) => !local.has(normalizeIp(ip)));
+    if (natted.length === 0) add("ok", "sensor IPs", `${onInterface.join(", ")} on this machine's interfaces`);
+    else add("ok", "sensor IPs", `${natted.join(", ")} not on an interface here (fine behind NAT)${onInterface.length ? `; ${onInterface.join(", ")} local` : ""}`);
+  }
+
+  const d = config.delivery;
+  if (!d.enabled) add("ok", "delivery", "off: nothing is ever sent out");
+  else {
+    const mode = d.dryRun ? "DRY RUN (nothing sent)" : d.smarthost ? `via smarthost ${d.smarthost}` : "by MX lookup";
+    add("warn", "delivery", `ON ${mode}; caps: ${d.maxPerDay}/day, ${d.maxPerDropboxPerDay}/dropbox/day, ${d.maxPerSourcePerDay}/source/day${d.dropboxCopies ? "; dropbox copies on" : ""}`);
+  }
+
+  const webHost = parseHostPort(config.webListen)?.host ?? "";
+  if (isLoopback(webHost)) add("ok", "web exposure", `${config.webListen} is loopback only`);
+  else if (config.web.users.length === 0) add("FAIL", "web exposure", `${config.webListen} is not loopback and web.users is empty: the sensor will refuse to start`);
+  else add("warn", "web exposure", `${config.webListen} is reachable from the network (${config.web.users.length} user(s)); firewall it or use TLS in front`);
+  if (config.web.public) add("warn", "web public view", "web.public is on: relay tests and graphs are readable without login (redacted)");
+
+  return checks;
+}
+
+export function formatChecks(checks: Check[]): string {
+  return checks.map((c) => `${c.level.padEnd(4)}  ${c.name.padEnd(16)} ${c.detail}`).join("\n") + "\n";
+}
