@@ -262,9 +262,8 @@ async function cmdDoctor(argv: string[]): Promise<void> {
 async function cmdCheckConfig(argv: string[]): Promise<void> {
   const { values } = parse(argv, { config: { type: "string" } });
   const config = loadConfig({ configFile: values.config });
-  const { stringify } = await import("yaml");
-  const { maskSecrets } = await import("./config/load.js");
-  process.stdout.write("# relaytrap effective configuration (defaults < file < environment)\n" + stringify(maskSecrets(config)));
+  const { renderConfig } = await import("./config/load.js");
+  process.stdout.write(renderConfig(config));
 }
 
 async function cmdHashPassword(argv: string[]): Promise<void> {

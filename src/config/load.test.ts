@@ -4,7 +4,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { tempDir } from "../../test/helpers/sensor.js";
-import { ConfigError, envOverrides, loadConfig } from "./load.js";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ConfigError, envOverrides, loadConfig, renderConfig } from "./load.js";
 
 function yaml(text: string): string {
   const p = join(tempDir(), "relaytrap.yaml");
@@ -70,4 +72,9 @@ describe("config", () => {
     assert.equal(configError(() => loadConfig({ configFile: "/nonexistent/relaytrap.yaml", env: {} })).key, "config");
     assert.equal(configError(() => loadConfig({ configFile: yaml("tls:\n  cert: /x.pem\n"), env: {} })).key, "tls");
   });
+});
+
+it("docs/config.example.yaml lists every key with its default (regenerate: relaytrap check-config)", () => {
+  const doc = readFileSync(fileURLToPath(new URL("../../../docs/config.example.yaml", import.meta.url)), "utf8");
+  assert.equal(doc, renderConfig(loadConfig({ env: {} })));
 });

@@ -1,7 +1,7 @@
 // Loads one typed Config from defaults < YAML file < RELAYTRAP_* env (and *_FILE secrets) < CLI flags.
 import { readFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 import { configSchema, type Config } from "./schema.js";
 import { isLoopback, parseHostPort } from "../net/address.js";
@@ -174,4 +174,9 @@ export function maskSecrets(value: unknown, key = ""): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
   }
   return SECRET_KEY.test(key) && value !== undefined && value !== "" ? "***" : value;
+}
+
+/** The effective configuration as YAML, secrets masked: what check-config prints and docs/config.example.yaml holds. */
+export function renderConfig(config: Config): string {
+  return "# relaytrap effective configuration (defaults < file < environment)\n" + stringifyYaml(maskSecrets(config));
 }
