@@ -65,6 +65,19 @@ export interface SessionOptions {
 
 export type Mode = "command" | "data" | "bdat" | "auth" | "closed";
 
+/** Session ids: 12 random hex digits (Cowrie style), cut from a pool so a new session costs no syscall. */
+const ID_POOL_BYTES = 6 * 1024;
+let idPool = Buffer.alloc(0);
+let idPos = 0;
+function sessionId(): string {
+  if (idPos + 6 > idPool.length) {
+    idPool = randomBytes(ID_POOL_BYTES);
+    idPos = 0;
+  }
+  idPos += 6;
+  return idPool.toString("hex", idPos - 6, idPos);
+}
+
 export class Transaction {
   mailFrom: string | null = null;
   rcptTo: string[] = [];
@@ -85,7 +98,7 @@ export interface AuthExchange {
 }
 
 export class Session {
-  readonly id = randomBytes(6).toString("hex");
+  readonly id = sessionId();
   readonly startedAt = Date.now();
   readonly ctx: EventContext;
   readonly o: SessionOptions;
