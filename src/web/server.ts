@@ -20,6 +20,7 @@ import {
   type MessageSummary,
 } from "../store/sqlite/web.js";
 import type { MessageRow, StoreReader } from "../store/types.js";
+import { listProxyRequests } from "../store/sqlite/proxy.js";
 import { createAuth, sameToken, type LoginSession } from "./auth.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -111,11 +112,20 @@ const messagesQuery = z
   .object({
     kind: z.enum(KINDS).optional(),
     src_ip: ipParam.optional(),
+    channel: z.enum(["direct", "http-connect", "socks4", "socks5"]).optional(),
     dropbox: z.string().min(1).max(320).optional(),
     q: z.string().max(500).optional(),
     since: time.optional(),
     until: time.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
+    before: z.coerce.number().int().positive().optional(),
+  })
+  .strict();
+const proxyRequestsQuery = z
+  .object({
+    src_ip: ipParam.optional(),
+    since: time.optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
     before: z.coerce.number().int().positive().optional(),
   })
   .strict();
@@ -394,6 +404,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const items = searchMessages(reader, {
           kind: publicOnly ? "relay-test" : q.kind,
           srcIp: q.src_ip,
+          channel: q.channel,
           dropbox: q.dropbox,
           q: q.q,
           since: q.since,
@@ -503,6 +514,17 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const t = sourceTimeline(reader, ip.data, SOURCE_TIMELINE_LIMIT);
         if (t.firstSeen === null) throw new HttpError(404, "this address has not been seen");
         sendJson(c.res, 200, t);
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/proxy\/requests$/,
+      access: "admin",
+      handler(c) {
+        const q = query(c, proxyRequestsQuery);
+        const items = listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since });
+        const next = items.length === q.limit ? String(items[items.length - 1]!.id) : null;
+        sendJson(c.res, 200, { items, next });
       },
     },
     {

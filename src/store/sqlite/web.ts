@@ -15,11 +15,15 @@ export interface MessageSummary {
   size: number;
   sessionId: string;
   bodyStored: boolean;
+  /** "direct" or the proxy channel (http-connect, socks4, socks5). */
+  channel: string;
 }
 
 export interface WebMessageFilter {
   kind?: StoredKind | undefined;
   srcIp?: string | undefined;
+  /** "direct", or the proxy channel a message came through (http-connect, socks4, socks5). */
+  channel?: string | undefined;
   dropbox?: string | undefined;
   sessionId?: string | undefined;
   q?: string | undefined;
@@ -29,7 +33,7 @@ export interface WebMessageFilter {
   limit: number;
 }
 
-const SUMMARY_COLUMNS = "id, received_at, src_ip, mail_from, rcpt_to, subject, kind, size, session_id, body_stored";
+const SUMMARY_COLUMNS = "id, received_at, src_ip, mail_from, rcpt_to, subject, kind, size, session_id, body_stored, channel";
 
 function parseJsonArray(s: unknown): string[] {
   if (typeof s !== "string") return [];
@@ -53,6 +57,7 @@ function toSummary(r: Record<string, unknown>): MessageSummary {
     size: r.size as number,
     sessionId: r.session_id as string,
     bodyStored: r.body_stored === 1,
+    channel: (r.channel as string | undefined) ?? "direct",
   };
 }
 
@@ -76,6 +81,7 @@ export function searchMessages(r: StoreReader, f: WebMessageFilter): MessageSumm
   const params: unknown[] = [];
   if (f.kind !== undefined) (clauses.push("kind = ?"), params.push(f.kind));
   if (f.srcIp !== undefined) (clauses.push("src_ip = ?"), params.push(f.srcIp));
+  if (f.channel !== undefined) (clauses.push("channel = ?"), params.push(f.channel));
   if (f.sessionId !== undefined) (clauses.push("session_id = ?"), params.push(f.sessionId));
   if (f.since !== undefined) (clauses.push("received_at >= ?"), params.push(f.since));
   if (f.until !== undefined) (clauses.push("received_at < ?"), params.push(f.until));

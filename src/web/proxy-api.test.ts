@@ -1,0 +1,52 @@
+// Proxy-trapped mail in the API: the channel filter on messages and the list of proxy requests.
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { it } from "node:test";
+import { startSensor } from "../../test/helpers/sensor.js";
+import { webPort } from "../../test/helpers/web.js";
+
+/** HTTP CONNECT to a mail port through the proxy trap, then one SMTP transaction in the tunnel. */
+async function mailThroughProxy(proxyPort: number): Promise<string> {
+  const s = connect({ host: "127.0.0.1", port: proxyPort });
+  let buf = "";
+  s.setEncoding("latin1");
+  const waitFor = (re: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => (re.test(buf) ? resolve() : undefined);
+      s.on("data", (d: string) => {
+        buf += d;
+        check();
+      });
+      s.once("close", () => (re.test(buf) ? resolve() : reject(new Error(`closed: ${buf}`))));
+      check();
+    });
+  s.write("CONNECT 127.0.0.9:25 HTTP/1.1\r\nHost: 127.0.0.9:25\r\n\r\n");
+  await waitFor(/^HTTP\/1\.[01] 200[^]*\r\n\r\n220 /);
+  s.write("HELO spammer.example\r\nMAIL FROM:<s@spam.example>\r\nRCPT TO:<v@yahoo.com>\r\nDATA\r\n");
+  await waitFor(/354 /);
+  s.write("Subject: via proxy\r\n\r\nbuy\r\n.\r\nQUIT\r\n");
+  await waitFor(/221 /);
+  s.destroy();
+  return buf;
+}
+
+it("lists proxy-trapped messages by channel and the proxy requests themselves", async () => {
+  const t = await startSensor({ proxyListen: ["127.0.0.1:0"] });
+  try {
+    const proxyPort = t.sensor.listeners.find((l) => l.kind === "proxy")!.port;
+    await mailThroughProxy(proxyPort);
+    await t.waitEvent("smtp.message.stored");
+    const base = `http://127.0.0.1:${webPort(t)}`;
+    const viaProxy = (await (await fetch(`${base}/api/v1/messages?channel=http-connect`)).json()) as { items: Array<{ subject: string; channel: string }> };
+    assert.deepEqual(viaProxy.items.map((m) => [m.subject, m.channel]), [["via proxy", "http-connect"]]);
+    const direct = (await (await fetch(`${base}/api/v1/messages?channel=direct`)).json()) as { items: unknown[] };
+    assert.equal(direct.items.length, 0);
+    assert.equal((await fetch(`${base}/api/v1/messages?channel=carrier-pigeon`)).status, 400);
+    await t.waitEvent("proxy.session.closed");
+    await t.sensor.writer.exec([]); // the writer is FIFO: once this commits, the proxy rows before it have too
+    const requests = (await (await fetch(`${base}/api/v1/proxy/requests`)).json()) as { items: Array<{ method: string; target: string }> };
+    assert.ok(requests.items.some((r) => r.method === "CONNECT" && r.target === "127.0.0.9:25"), JSON.stringify(requests));
+  } finally {
+    await t.close();
+  }
+});
