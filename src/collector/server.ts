@@ -1,0 +1,350 @@
+// The fleet collector: sensors push batches (bearer token per sensor) into PostgreSQL, and the same /api/v1 read
+// endpoints as a sensor answer across the fleet (with a `sensor` filter), plus /api/v1/sensors and the shared dropbox
+// list the sensors pull. Every /api/v1 request needs a token (a sensor's or a read token); /healthz is open.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { isIP, type AddressInfo } from "node:net";
+import { z } from "zod";
+import type { Config } from "../config/schema.js";
+import { formatHostPort, normalizeIp, parseHostPort } from "../net/address.js";
+import {
+  dropboxSources,
+  fleetAttemptStats,
+  fleetTotals,
+  getFleetMessage,
+  ingestBatch,
+  listFleetDropboxes,
+  listFleetMessages,
+  listSensors,
+  MAX_FLEET_LIMIT,
+} from "../store/postgres/collector.js";
+import { migratePg, openPgPool, type PgPool } from "../store/postgres/db.js";
+import { createTokenTable, type Principal } from "./auth.js";
+import { parseIngest } from "./protocol.js";
+
+/** Most shared dropboxes one answer lists (sensors pull the whole list). */
+export const MAX_DROPBOX_LIST = 100_000;
+const DAY_MS = 86_400_000;
+const DATA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+export interface Collector {
+  pool: PgPool;
+  listen(hostPort?: string): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+}
+
+export interface CollectorOptions {
+  config: Config;
+  log?: (line: string) => void;
+  /** Overrides config.collector.databaseUrl. */
+  databaseUrl?: string;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const KINDS = ["relay-test", "spam", "other", "unknown"] as const;
+const time = z.string().transform((s, ctx) => {
+  const t = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s);
+  if (Number.isNaN(t)) {
+    ctx.addIssue({ code: "custom", message: "expected an ISO-8601 time or milliseconds since the epoch" });
+    return z.NEVER;
+  }
+  return t;
+});
+const sensorParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "expected a sensor name");
+const ipParam = z.string().refine((s) => isIP(s) !== 0, { message: "expected an IP address" }).transform((s) => normalizeIp(s));
+
+const messagesQuery = z
+  .object({
+    sensor: sensorParam.optional(),
+    kind: z.enum(KINDS).optional(),
+    src_ip: ipParam.optional(),
+    dropbox: z.string().min(1).max(320).optional(),
+    q: z.string().max(500).optional(),
+    since: time.optional(),
+    until: time.optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_FLEET_LIMIT).default(50),
+    before: z.coerce.number().int().positive().optional(),
+  })
+  .strict();
+const statsQuery = z
+  .object({ bucket: z.enum(["day", "week", "month"]).default("week"), since: time.optional(), until: time.optional(), sensor: sensorParam.optional() })
+  .strict();
+const dropboxQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(MAX_DROPBOX_LIST).default(100),
+    min_score: z.coerce.number().int().min(0).max(100).default(0),
+    kind: z.enum(["relay-test", "recurring"]).optional(),
+  })
+  .strict();
+const emptyQuery = z.object({}).strict();
+
+function query<T extends z.ZodType>(url: URL, schema: T): z.infer<T> {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) {
+    if (k in raw) throw new HttpError(400, `query parameter ${k} given twice`);
+    raw[k] = v;
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    if (issue?.code === "unrecognized_keys") throw new HttpError(400, `unknown query parameter: ${issue.keys.join(", ")}`);
+    throw new HttpError(400, `${issue?.path.join(".") || "query"}: ${issue?.message ?? "invalid"}`);
+  }
+  return r.data;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.setHeader("Content-Security-Policy", DATA_CSP);
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(data) });
+  res.end(data);
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > max) throw new HttpError(413, "request body too large");
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of req) {
+    n += (chunk as Buffer).length;
+    if (n > max) throw new HttpError(413, "request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+interface Route {
+  method: "GET" | "POST";
+  path: RegExp;
+  /** "open": no token; "read": any token; "sensor": a sensor's token. */
+  access: "open" | "read" | "sensor";
+  handler: (req: IncomingMessage, res: ServerResponse, url: URL, params: string[], who: Principal | null) => Promise<void>;
+}
+
+export async function createCollector(o: CollectorOptions): Promise<Collector> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const cc = o.config.collector;
+  const url = o.databaseUrl ?? cc.databaseUrl;
+  if (!url) throw new Error("collector: no database URL (--database-url or collector.databaseUrl)");
+  if (cc.tokens.length === 0) throw new Error("collector: no sensor tokens configured (collector.tokens, RELAYTRAP_COLLECTOR_TOKENS=sensorA:tokenA,...)");
+  const tokens = createTokenTable(cc.tokens, cc.readTokens);
+  const pool = openPgPool(url);
+  try {
+    const applied = await migratePg(pool);
+    for (const m of applied) log(`relaytrap: collector: applied migration ${m}`);
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  const rule = () => ({ since: Date.now() - cc.dropboxWindowDays * DAY_MS, minMessages: cc.recurringMinMessages, minSources: cc.recurringMinSources });
+
+  const routes: Route[] = [
+    {
+      method: "GET",
+      path: /^\/healthz$/,
+      access: "open",
+      async handler(_req, res) {
+        try {
+          await pool.query("SELECT 1");
+          sendJson(res, 200, { status: "ok" });
+        } catch {
+          sendJson(res, 503, { status: "database unavailable" });
+        }
+      },
+    },
+    {
+      method: "POST",
+      path: /^\/api\/v1\/ingest$/,
+      access: "sensor",
+      async handler(req, res, _url, _params, who) {
+        if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) throw new HttpError(415, "expected Content-Type: application/json");
+        const body = await readBody(req, cc.maxBodyBytes);
+        let v: unknown;
+        try {
+          v = JSON.parse(body.toString("utf8"));
+        } catch {
+          throw new HttpError(400, "body is not valid JSON");
+        }
+        const p = parseIngest(v);
+        if (!p.ok) throw new HttpError(400, p.error);
+        const sensor = (who as { kind: "sensor"; sensor: string }).sensor;
+        const result = await ingestBatch(pool, sensor, normalizeIp(req.socket.remoteAddress), p.batch);
+        sendJson(res, 200, { ok: true, sensor, ...result });
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/sensors$/,
+      access: "read",
+      async handler(_req, res, u) {
+        query(u, emptyQuery);
+        sendJson(res, 200, { items: await listSensors(pool) });
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/summary$/,
+      access: "read",
+      async handler(_req, res, u) {
+        query(u, emptyQuery);
+        const now = Date.now();
+        sendJson(res, 200, {
+          totals: await fleetTotals(pool),
+          last24h: await fleetTotals(pool, now - DAY_MS),
+          topDropboxes: (await listFleetDropboxes(pool, rule(), 10)).filter((d) => d.kind === "relay-test"),
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/messages$/,
+      access: "read",
+      async handler(_req, res, u) {
+        const q = query(u, messagesQuery);
+        const items = await listFleetMessages(pool, {
+          sensor: q.sensor,
+          kind: q.kind,
+          srcIp: q.src_ip,
+          dropbox: q.dropbox,
+          q: q.q,
+          since: q.since,
+          until: q.until,
+          before: q.before,
+          limit: q.limit,
+        });
+        const next = items.length === q.limit ? String(items[items.length - 1]!.id) : null;
+        sendJson(res, 200, { items, next });
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/messages\/(\d{1,15})$/,
+      access: "read",
+      async handler(_req, res, u, params) {
+        query(u, emptyQuery);
+        const m = await getFleetMessage(pool, Number(params[0]));
+        if (!m) throw new HttpError(404, "no such message");
+        sendJson(res, 200, m);
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/dropboxes$/,
+      access: "read",
+      async handler(_req, res, u) {
+        const q = query(u, dropboxQuery);
+        let items = await listFleetDropboxes(pool, rule(), q.kind ? MAX_DROPBOX_LIST : q.limit, q.min_score);
+        if (q.kind) items = items.filter((d) => d.kind === q.kind).slice(0, q.limit);
+        sendJson(res, 200, { source: "fleet", items });
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/dropboxes\/([^/]{1,320})\/sources$/,
+      access: "read",
+      async handler(_req, res, u, params) {
+        query(u, emptyQuery);
+        sendJson(res, 200, { address: params[0]!.toLowerCase(), items: await dropboxSources(pool, params[0]!) });
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/stats\/attempts$/,
+      access: "read",
+      async handler(_req, res, u) {
+        const q = query(u, statsQuery);
+        const until = q.until ?? Date.now() + 1;
+        const since = q.since ?? 0;
+        if (since >= until) throw new HttpError(400, "since must be before until");
+        sendJson(res, 200, { bucket: q.bucket, series: await fleetAttemptStats(pool, q.bucket, since, until, q.sensor) });
+      },
+    },
+  ];
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let u: URL;
+    try {
+      u = new URL(req.url ?? "/", "http://collector.invalid");
+    } catch {
+      throw new HttpError(400, "bad request target");
+    }
+    const method = req.method === "HEAD" ? "GET" : req.method;
+    let pathMatched = false;
+    for (const r of routes) {
+      const m = r.path.exec(u.pathname);
+      if (!m) continue;
+      pathMatched = true;
+      if (r.method !== method) continue;
+      let who: Principal | null = null;
+      if (r.access !== "open") {
+        who = tokens.authenticate(req.headers.authorization);
+        if (!who) {
+          res.setHeader("WWW-Authenticate", 'Bearer realm="relaytrap-collector"');
+          throw new HttpError(401, "missing or wrong bearer token");
+        }
+        if (r.access === "sensor" && who.kind !== "sensor") throw new HttpError(403, "a read token cannot push");
+      }
+      let params: string[];
+      try {
+        params = m.slice(1).map((p) => decodeURIComponent(p ?? ""));
+      } catch {
+        throw new HttpError(400, "bad percent-encoding in path");
+      }
+      await r.handler(req, res, u, params, who);
+      return;
+    }
+    throw new HttpError(pathMatched ? 405 : 404, pathMatched ? "method not allowed" : "not found");
+  }
+
+  const server: Server = createServer((req, res) => {
+    req.on("error", () => {});
+    res.on("error", () => {});
+    handle(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) log(`relaytrap: collector: ${req.method} ${req.url}: ${(err as Error).message}`);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // An unread request body must not keep the connection (or be parsed as the next request).
+      if (!req.complete) res.setHeader("Connection", "close");
+      sendJson(res, status, { error: status === 500 ? "internal error" : (err as Error).message });
+    });
+  });
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 120_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+
+  return {
+    pool,
+    async listen(hostPort = cc.listen) {
+      const hp = parseHostPort(hostPort);
+      if (!hp) throw new Error(`bad collector listen address ${hostPort}`);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(hp.port, hp.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      const a = server.address() as AddressInfo;
+      return { address: formatHostPort(a.address, a.port), port: a.port };
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await pool.end().catch(() => {});
+    },
+  };
+}
