@@ -22,6 +22,13 @@ Usage:
   relaytrap demo [--data-dir DIR] [--web-listen HOST:PORT] [--days N]
                                      a sensor with months of history and a simulated live stream (RFC 5737 sources)
   relaytrap hash-password            read a password on stdin, print its scrypt hash for web.users
+  relaytrap collector --listen HOST:PORT --database-url postgres://... [--config FILE]
+                                     the fleet collector on PostgreSQL (sensor tokens: RELAYTRAP_COLLECTOR_TOKENS)
+  relaytrap collector-token NAME     print a new random sensor token and its config entry (sha256 hash)
+  relaytrap report --data-dir DIR --message ID --format arf|xarf [--kind source|dropbox] [--to auto|ADDR]
+                                     print an abuse report (ARF, RFC 5965, or X-ARF JSON) for a stored message
+  relaytrap feed misp|csv|json --data-dir DIR [--out DIR] [--since TIME]
+                                     feeds of relay-test sources and dropboxes (MISP feed directory, CSV, JSON)
   relaytrap help                     this text
 
 run options (each is also a config key and a RELAYTRAP_* environment variable):
@@ -34,6 +41,8 @@ run options (each is also a config key and a RELAYTRAP_* environment variable):
   --sensor-ip IP           public address of this sensor (NAT), repeatable      sensorIps
   --hostname NAME          host name the persona greets with (default: hostname) hostname
   --persona NAME           ${PERSONAS.join("|")} (default postfix)               persona
+  --collector-url URL      push events and message summaries to this collector   collectorUrl
+  --collector-token TOKEN  this sensor's token there (or RELAYTRAP_COLLECTOR_TOKEN_FILE) collectorToken
 
 export options:
   --data-dir DIR           data directory (default ./data)
@@ -74,11 +83,15 @@ const RUN_FLAGS = {
   "sensor-ip": { type: "string", multiple: true },
   hostname: { type: "string" },
   persona: { type: "string" },
+  "collector-url": { type: "string" },
+  "collector-token": { type: "string" },
 } as const;
 
 function runFlagsToConfig(v: Record<string, unknown>): RawConfig {
   const map: Record<string, string> = {
     "data-dir": "dataDir",
+    "collector-url": "collectorUrl",
+    "collector-token": "collectorToken",
     "smtp-listen": "smtpListen",
     "smtps-listen": "smtpsListen",
     "proxy-listen": "proxyListen",
@@ -339,6 +352,116 @@ async function cmdDemo(argv: string[]): Promise<void> {
   process.on("SIGINT", stop);
 }
 
+async function cmdCollector(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { config: { type: "string" }, listen: { type: "string" }, "database-url": { type: "string" } });
+  const collectorFlags: RawConfig = {};
+  if (values.listen !== undefined) collectorFlags.listen = values.listen;
+  if (values["database-url"] !== undefined) collectorFlags.databaseUrl = values["database-url"];
+  const config = loadConfig({ configFile: values.config, flags: { collector: collectorFlags } });
+  const { createCollector } = await import("./collector/server.js");
+  let collector: Awaited<ReturnType<typeof createCollector>>;
+  let bound: { address: string };
+  try {
+    collector = await createCollector({ config });
+    bound = await collector.listen();
+  } catch (err) {
+    die(`collector: ${(err as Error).message}`, 1);
+  }
+  process.stdout.write(`relaytrap: listening collector on ${bound.address}\n`);
+  process.stdout.write(`relaytrap: ready (collector)\n`);
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`relaytrap: ${sig}, stopping\n`);
+    collector.close().then(
+      () => process.exit(0),
+      (err: Error) => die(`error while stopping: ${err.message}`, 1),
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+async function cmdCollectorToken(argv: string[]): Promise<void> {
+  let parsedArgs;
+  try {
+    parsedArgs = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const name = parsedArgs.positionals[0];
+  if (parsedArgs.positionals.length !== 1 || !/^[A-Za-z0-9._-]{1,64}$/.test(name ?? "")) throw new UsageError("collector-token: expected one sensor NAME ([A-Za-z0-9._-])");
+  const { newToken, hashToken } = await import("./collector/auth.js");
+  const token = newToken();
+  process.stdout.write(`sensor:     collectorToken: ${token}\ncollector:  collector.tokens: ["${name}:${hashToken(token)}"]\n`);
+}
+
+async function cmdReport(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    "data-dir": { type: "string" },
+    config: { type: "string" },
+    message: { type: "string" },
+    format: { type: "string" },
+    kind: { type: "string" },
+    to: { type: "string" },
+  });
+  const format = values.format ?? "arf";
+  if (format !== "arf" && format !== "xarf") throw new UsageError(`--format: expected arf or xarf, got "${format}"`);
+  const kind = values.kind ?? "source";
+  if (kind !== "source" && kind !== "dropbox") throw new UsageError(`--kind: expected source or dropbox, got "${kind}"`);
+  if (values.message === undefined || !/^\d{1,15}$/.test(values.message)) throw new UsageError("report: --message ID is required (a stored message id)");
+  const config = loadConfig({ configFile: values.config, flags: values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {} });
+  const { openSqliteReader, NoStoreError } = await import("./store/sqlite/reader.js");
+  const { buildReportForMessage } = await import("./reports/index.js");
+  let reader;
+  try {
+    reader = openSqliteReader(config.dataDir);
+  } catch (err) {
+    if (err instanceof NoStoreError) die(err.message, 2);
+    throw err;
+  }
+  try {
+    const out = await buildReportForMessage(reader, Number(values.message), { config, format, kind, to: values.to ?? null });
+    process.stdout.write(out);
+  } catch (err) {
+    die(`report: ${(err as Error).message}`, 2);
+  } finally {
+    reader.close();
+  }
+}
+
+async function cmdFeed(argv: string[]): Promise<void> {
+  const [format, ...rest] = argv;
+  if (format !== "misp" && format !== "csv" && format !== "json") throw new UsageError("feed: expected misp, csv or json (see relaytrap help)");
+  const { values } = parse(rest, { "data-dir": { type: "string" }, config: { type: "string" }, out: { type: "string" }, since: { type: "string" } });
+  if (format === "misp" && values.out === undefined) throw new UsageError("feed misp: --out DIR is required");
+  const config = loadConfig({ configFile: values.config, flags: values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {} });
+  const { openSqliteReader, NoStoreError } = await import("./store/sqlite/reader.js");
+  const { feedData } = await import("./store/sqlite/feeds.js");
+  const feeds = await import("./reports/feeds.js");
+  let reader;
+  try {
+    reader = openSqliteReader(config.dataDir);
+  } catch (err) {
+    if (err instanceof NoStoreError) die(err.message, 2);
+    throw err;
+  }
+  const data = feedData(reader, values.since !== undefined ? parseSince(values.since) : 0);
+  reader.close();
+  const opts = { redactDropboxLocalParts: config.feeds.redactDropboxLocalParts, orgName: config.feeds.orgName };
+  if (format === "misp") {
+    const r = feeds.writeMispFeed(values.out!, data, opts);
+    process.stdout.write(`relaytrap: feed: ${r.events} MISP events, ${r.attributes} attributes in ${values.out}\n`);
+    return;
+  }
+  const text = format === "csv" ? feeds.toCsv(data, opts) : JSON.stringify(feeds.toJson(data, opts), null, 2) + "\n";
+  if (values.out !== undefined) {
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(values.out, text);
+  } else process.stdout.write(text);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -362,6 +485,14 @@ async function main(argv: string[]): Promise<void> {
       return cmdDemo(rest);
     case "hash-password":
       return cmdHashPassword(rest);
+    case "collector":
+      return cmdCollector(rest);
+    case "collector-token":
+      return cmdCollectorToken(rest);
+    case "report":
+      return cmdReport(rest);
+    case "feed":
+      return cmdFeed(rest);
     case undefined:
     case "help":
     case "--help":

@@ -21,9 +21,12 @@ import type { NewMessage, StoreReader, StoreWriter } from "./store/types.js";
 import { createDeliveryEngine, type DeliveryEngine } from "./delivery/engine.js";
 import { createSqliteDeliveryStore, readDeliveryStatus, setDeliverySwitch } from "./store/sqlite/delivery.js";
 import { createWebServer } from "./web/server.js";
+import { createCollectorClient, withFleetDropboxes, type CollectorClient } from "./collector/client.js";
 
 /** How long a stopping sensor waits for messages being stored so their 250 can still go out. */
 export const SHUTDOWN_GRACE_MS = 5000;
+/** Share of the storage cap (or of the stored bodies, on a full disk) freed when a write finds storage full. */
+export const FULL_FREE_FRACTION = 0.1;
 /** Bytes of parsed text kept per message for search. */
 export const MAX_STORED_TEXT_CHARS = 64 * 1024;
 
@@ -37,6 +40,8 @@ export interface Sensor {
   hostname: string;
   /** Dropbox learning and (when enabled) controlled delivery of relay tests. */
   delivery: DeliveryEngine;
+  /** Push to the fleet collector (config collectorUrl), or null. */
+  collector: CollectorClient | null;
   reopenLogs(): void;
   prune(): Promise<void>;
   close(): Promise<void>;
@@ -52,7 +57,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
   const dataDir = config.dataDir;
   mkdirSync(dataDir, { recursive: true });
 
-  const writer = await openSqliteWriter(dataDir);
+  const writer = await openSqliteWriter(dataDir, { maxDatabaseBytes: config.storage.maxDatabaseBytes });
   const reader = openSqliteReader(dataDir);
   const st = config.storage;
   const cutoff = createSourceCutoff({
@@ -70,19 +75,36 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
   let eventErrorLogged = false;
   const jsonl: JsonlSink = createJsonlSink(eventPath, {
     maxBufferBytes: config.events.maxBufferBytes,
+    rotate: { bytes: config.events.rotateBytes, daily: config.events.rotateDaily, keep: config.events.keep },
     onError: (err) => {
       if (!eventErrorLogged) log(`relaytrap: event log ${eventPath}: ${err.message}`);
       eventErrorLogged = true;
     },
   });
   events.addSink(jsonl);
-  const delivery = createDeliveryEngine({ config, hostname, store: createSqliteDeliveryStore(writer, reader), reader, events, log });
+  // Only with an operator-configured collectorUrl does anything go to a collector (like delivery, off by default).
+  const collector =
+    config.collectorUrl !== undefined && config.collectorToken !== undefined
+      ? createCollectorClient({ url: config.collectorUrl, token: config.collectorToken, config: config.collectorPush, reader, writer, log })
+      : null;
+  if (collector) events.addSink(collector.sink);
+  const deliveryStore = createSqliteDeliveryStore(writer, reader);
+  const delivery = createDeliveryEngine({
+    config,
+    hostname,
+    store: collector ? withFleetDropboxes(deliveryStore, () => collector.knownDropboxes()) : deliveryStore,
+    reader,
+    events,
+    log,
+  });
 
   let pruneTimer: NodeJS.Timeout | null = null;
   let pruning: Promise<void> | null = null;
-  const prune = (): Promise<void> => {
+  /** `full`: a write failed for lack of space, so give up the oldest data until a slice of the cap is free again. */
+  const prune = (full = false): Promise<void> => {
+    const freeBytes = !full ? 0 : st.maxDatabaseBytes > 0 ? Math.ceil(st.maxDatabaseBytes * FULL_FREE_FRACTION) : Math.ceil(writer.rawBytes() * FULL_FREE_FRACTION);
     pruning ??= writer
-      .prune({ olderThan: st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null, quotaBytes: st.quotaBytes })
+      .prune({ olderThan: st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null, quotaBytes: st.quotaBytes, freeBytes })
       .then(
         () => undefined,
         (err: Error) => log(`relaytrap: prune failed: ${err.message}`),
@@ -100,7 +122,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
       const verdict = analyze(parsed, { clientIp: s.ctx.src_ip, helo: m.helo, mailFrom: m.mailFrom, rcptTo: m.rcptTo }, [
         ...config.sensorIps,
         s.ctx.dest_ip,
-      ]);
+      ], collector ? { knownDropboxes: collector.knownDropboxes() } : {});
       const decision = cutoff.decide(s.ctx.src_ip, m.raw.length, m.receivedAt);
       const keepBody = decision !== "drop";
       const row: NewMessage = {
@@ -137,6 +159,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
         id = await writer.putMessage(row);
       } catch (err) {
         const diskFull = err instanceof StoreError && err.diskFull;
+        if (diskFull) void prune(true);
         log(`relaytrap: storing a message failed: ${(err as Error).message}`);
         return { ok: false, reason: diskFull ? "disk-full" : "error" };
       }
@@ -244,6 +267,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
   void prune();
   pruneTimer = setInterval(() => void prune(), st.pruneIntervalMs).unref();
   await delivery.start();
+  collector?.start();
 
   return {
     listeners,
@@ -254,6 +278,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     writer,
     hostname,
     delivery,
+    collector,
     reopenLogs: () => jsonl.reopen(),
     prune,
     async close() {
@@ -262,6 +287,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
       await proxy.close();
       await smtp.close(SHUTDOWN_GRACE_MS);
       await delivery.close();
+      await collector?.close();
       await pruning;
       await writer.close();
       reader.close();

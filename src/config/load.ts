@@ -142,6 +142,9 @@ export function validateConfig(raw: RawConfig): Config {
   if (web && !isLoopback(web.host) && r.data.web.users.length === 0) {
     throw new ConfigError("web.users", `webListen ${r.data.webListen} is not a loopback address: configure web.users (see relaytrap hash-password)`);
   }
+  if ((r.data.collectorUrl === undefined) !== (r.data.collectorToken === undefined)) {
+    throw new ConfigError("collectorToken", "collectorUrl and collectorToken go together (RELAYTRAP_COLLECTOR_TOKEN_FILE for a secret file)");
+  }
   return r.data;
 }
 
@@ -166,7 +169,7 @@ export function defaultHostname(): string {
 }
 
 /** Keys whose values are secrets: shown as "***" wherever the config is printed. */
-const SECRET_KEY = /password|token|secret/i;
+const SECRET_KEY = /password|token|secret|databaseUrl/i;
 
 export function maskSecrets(value: unknown, key = ""): unknown {
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, key));

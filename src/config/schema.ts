@@ -76,6 +76,8 @@ export const configSchema = z
         /** Messages and sessions older than this are deleted (0: keep forever). */
         maxAgeDays: nonNegInt.default(365),
         pruneIntervalMs: positiveInt.default(600_000),
+        /** Hard cap on the database file (SQLite max_page_count); when reached, 452 after DATA and pruning (0: none). */
+        maxDatabaseBytes: nonNegInt.default(0),
       })
       .strict()
       .prefault({}),
@@ -85,6 +87,12 @@ export const configSchema = z
         file: z.string().min(1).default("events.jsonl"),
         /** Bytes of events buffered for a slow disk before new events are dropped (and counted). */
         maxBufferBytes: positiveInt.default(8 * 1024 * 1024),
+        /** Rotate the log when it would grow past this many bytes (0: never by size). */
+        rotateBytes: nonNegInt.default(256 * 1024 * 1024),
+        /** Also rotate at the first event of a new UTC day. */
+        rotateDaily: z.boolean().default(false),
+        /** Rotated (gzip-compressed) files kept; older ones are deleted. */
+        keep: nonNegInt.default(10),
       })
       .strict()
       .prefault({}),
@@ -152,6 +160,80 @@ export const configSchema = z
         /** Any other target: a Squid-like answer (generic), held then answered as a connect timeout, or closed. */
         otherTargets: z.enum(["generic", "timeout", "close"]).default("generic"),
         limits: z.object(proxyLimitsShape).strict().prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /** Fleet collector this sensor pushes to (an operator-chosen destination, like delivery: off unless set). */
+    collectorUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** This sensor's bearer token at the collector (env RELAYTRAP_COLLECTOR_TOKEN or RELAYTRAP_COLLECTOR_TOKEN_FILE). */
+    collectorToken: z.string().min(8).max(512).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces").optional(),
+    collectorPush: z
+      .object({
+        /** Messages and events per push. */
+        batchSize: positiveInt.max(5000).default(500),
+        /** Wait between pushes when the outbox is empty. */
+        intervalMs: positiveInt.default(2000),
+        /** First retry after a failed push; doubles up to retryMaxMs. */
+        retryBaseMs: positiveInt.default(1000),
+        retryMaxMs: positiveInt.default(300_000),
+        timeoutMs: positiveInt.default(30_000),
+        /** Push raw message bodies too (base64), up to maxRawBytes each. Off: summaries only. */
+        rawBodies: z.boolean().default(false),
+        maxRawBytes: positiveInt.default(256 * 1024),
+        /** Event ids (or prefixes ending in ".") queued for the collector. */
+        events: z.array(z.string().min(1)).default(["smtp.session.", "smtp.message.", "smtp.auth.", "proxy.session.", "proxy.request", "proxy.smtp.", "delivery."]),
+        /** Events waiting in the local outbox at most; beyond it new events are dropped (and counted). */
+        maxOutboxEvents: positiveInt.default(1_000_000),
+        /** How often the shared dropbox list is pulled from the collector. */
+        dropboxPullIntervalMs: positiveInt.default(600_000),
+        /** Fleet dropboxes with at least this score are used for classification and dropbox copies. */
+        dropboxMinScore: nonNegInt.max(100).default(50),
+      })
+      .strict()
+      .prefault({}),
+    /** `relaytrap collector`: the fleet collector on PostgreSQL. */
+    collector: z
+      .object({
+        listen: hostPort.default("127.0.0.1:8026"),
+        /** postgres://user:pass@host:port/db (env RELAYTRAP_COLLECTOR_DATABASE_URL or ..._FILE). */
+        databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "expected a postgres:// URL").optional(),
+        /** Sensors and their bearer tokens: "sensor:token" or "sensor:sha256$HEX" (relaytrap collector-token NAME). */
+        tokens: z.array(z.string().regex(/^[A-Za-z0-9._-]{1,64}:[\x21-\x7e]{8,}$/, "expected SENSOR:TOKEN")).default([]),
+        /** Tokens (or sha256$HEX hashes) that may read the API but not push. */
+        readTokens: z.array(z.string().regex(/^[\x21-\x7e]{8,}$/, "expected a token")).default([]),
+        /** Largest push body accepted. */
+        maxBodyBytes: positiveInt.default(32 * 1024 * 1024),
+        /** Pooling: sightings older than this are not counted; a recurring spam recipient needs these counts. */
+        dropboxWindowDays: positiveInt.default(90),
+        recurringMinMessages: positiveInt.default(10),
+        recurringMinSources: positiveInt.default(3),
+      })
+      .strict()
+      .prefault({}),
+    /** Abuse reports (relaytrap report) and the RDAP look-up of abuse contacts. */
+    reports: z
+      .object({
+        /** Where the IANA RDAP bootstrap files (ipv4.json, ipv6.json, dns.json) are fetched from. */
+        rdapBootstrapUrl: z.url({ protocol: /^https?$/ }).default("https://data.iana.org/rdap/"),
+        /** Bootstrap files are cached in dataDir for this long. */
+        rdapCacheMaxAgeMs: positiveInt.default(7 * 86_400_000),
+        rdapTimeoutMs: positiveInt.default(10_000),
+        /** From: of reports. */
+        from: z.string().min(3).default("abuse-reports@localhost"),
+        /** Name in User-Agent and the reporter fields. */
+        reporter: z.string().min(1).default("relaytrap"),
+        /** Original message attached whole (message/rfc822) or its header only (text/rfc822-headers). */
+        attach: z.enum(["message", "headers"]).default("headers"),
+      })
+      .strict()
+      .prefault({}),
+    /** Feeds (MISP, CSV, JSON): what is shared. */
+    feeds: z
+      .object({
+        /** Replace the local part of dropbox addresses by "***" (only the domain is shared). */
+        redactDropboxLocalParts: z.boolean().default(false),
+        /** Organisation named as creator of MISP events. */
+        orgName: z.string().min(1).default("relaytrap"),
       })
       .strict()
       .prefault({}),

@@ -94,6 +94,9 @@ export interface PrunePolicy {
   olderThan: number | null;
   /** Prune the oldest bodies until stored raw bytes are at most this. */
   quotaBytes: number;
+  /** Storage is full: also free at least this many bytes of database pages (oldest bodies first, then, with no
+   * bodies left, the oldest sessions and message rows). */
+  freeBytes?: number;
 }
 
 /** The single writer. putMessage resolves only once the message is durably committed. */

@@ -32,7 +32,6 @@ export async function startSensor(overrides: RawConfig = {}, opts: { smtps?: boo
     dataDir,
     smtpListen: ["127.0.0.1:0"],
     smtpsListen: opts.smtps ? ["127.0.0.1:0"] : [],
-    webListen: "127.0.0.1:0",
     hostname: "mail.example.org",
     webListen: "127.0.0.1:0",
     ...overrides,
