@@ -14,6 +14,9 @@ const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/postfix/", import
 interface Step {
   reply?: unknown;
   ms?: number;
+  /** A step repeated N times: `ms` is the total, `slowReplies.count` the replies that were deliberately delayed. */
+  repeat?: number;
+  slowReplies?: { count: number };
   distinct?: unknown;
   closed?: boolean;
   send?: string;
@@ -57,7 +60,11 @@ function compare(real: Recording, ours: Recording, allowed: Record<string, strin
       const b = normalize(mine?.reply);
       // Timing is part of the persona: a reply the real server delayed (error sleep) must be delayed here too.
       const slow = (ms: number | undefined) => (ms ?? 0) >= SLOW_MS;
-      if (slow(step.ms) !== slow(mine?.ms)) mismatches.push(`${r.name} step ${i}: postfix took ${step.ms} ms, relaytrap ${mine?.ms} ms`);
+      if (step.repeat !== undefined) {
+        const a = step.slowReplies?.count ?? 0;
+        const b = mine?.slowReplies?.count ?? 0;
+        if (a !== b) mismatches.push(`${r.name} step ${i}: postfix delayed ${a} of ${step.repeat} replies, relaytrap ${b}`);
+      } else if (slow(step.ms) !== slow(mine?.ms)) mismatches.push(`${r.name} step ${i}: postfix took ${step.ms} ms, relaytrap ${mine?.ms} ms`);
       if (a !== b || Boolean(step.closed) !== Boolean(mine?.closed)) {
         const sent = step.send ?? step.sendText ?? step.sendRawText ?? "";
         mismatches.push(`${r.name} step ${i} (${JSON.stringify(sent.slice(0, 60))}): postfix ${a}${step.closed ? " +close" : ""}, relaytrap ${b}${mine?.closed ? " +close" : ""}`);
