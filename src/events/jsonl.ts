@@ -1,8 +1,13 @@
 // JSONL event log: one JSON object a line, appended; reopen() after logrotate (SIGHUP); bounded buffer, never blocks.
 // Lines are gathered and written once per event-loop turn: one write per turn, not one per event.
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, openSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
+import { finished } from "node:stream";
 import type { EventSink, RelaytrapEvent } from "./dispatcher.js";
+import { createRotator, fileState, utcDay, type RotateOptions } from "./rotate.js";
+
+/** A log file that failed (disk full, path now a directory, ...) is opened again at most this often, SIGHUP aside. */
+export const REOPEN_RETRY_MS = 30_000;
 
 export interface JsonlSink extends EventSink {
   reopen(): void;
@@ -10,16 +15,39 @@ export interface JsonlSink extends EventSink {
   readonly dropped: number;
 }
 
-export function createJsonlSink(path: string, opts: { maxBufferBytes: number; onError?: (err: Error) => void }): JsonlSink {
-  mkdirSync(dirname(path), { recursive: true });
+export function createJsonlSink(
+  path: string,
+  opts: { maxBufferBytes: number; onError?: (err: Error) => void; rotate?: RotateOptions },
+): JsonlSink {
+  const onError = (err: Error) => opts.onError?.(err);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    onError(err as Error);
+  }
+  const rotate = opts.rotate && (opts.rotate.bytes > 0 || opts.rotate.daily) ? opts.rotate : null;
+  const rotator = rotate ? createRotator(path, rotate, onError) : null;
+  let compressing: Promise<void> = rotator ? rotator.recover() : Promise.resolve();
   let dropped = 0;
+  let size = 0;
+  let day = utcDay();
+  let openedAt = 0;
   let stream: WriteStream = open();
   let lines: string[] = [];
   let lineBytes = 0;
   let scheduled = false;
 
   function open(): WriteStream {
-    const s = createWriteStream(path, { flags: "a" });
+    ({ size, day } = fileState(path));
+    openedAt = Date.now();
+    // Opened synchronously, so the file exists (and can be rotated) from now on; a failure is reported by the stream.
+    let fd: number | undefined;
+    try {
+      fd = openSync(path, "a");
+    } catch {
+      fd = undefined;
+    }
+    const s = fd === undefined ? createWriteStream(path, { flags: "a" }) : createWriteStream(path, { fd });
     s.on("error", (err) => {
       opts.onError?.(err);
     });
@@ -32,11 +60,26 @@ export function createJsonlSink(path: string, opts: { maxBufferBytes: number; on
     const data = lines.join("");
     lines = [];
     lineBytes = 0;
+    if (stream.destroyed && Date.now() - openedAt >= REOPEN_RETRY_MS) stream = open();
     if (stream.destroyed) {
       dropped += data.split("\n").length - 1;
       return;
     }
+    const bytes = Buffer.byteLength(data);
+    // Not while the file is still being opened: it may not exist yet, and renaming it then would split nothing.
+    if (!stream.pending && rotator?.due(size, day, bytes)) {
+      const aside = rotator.renameAside();
+      if (aside) {
+        const old = stream;
+        stream = open();
+        // The old stream still writes its buffered lines into the renamed file; compress once it is done.
+        const done = new Promise<void>((resolve) => finished(old, () => resolve())).then(() => rotator.compress(aside));
+        compressing = compressing.then(() => done);
+        old.end();
+      }
+    }
     stream.write(data);
+    size += bytes;
   }
 
   return {
@@ -45,6 +88,7 @@ export function createJsonlSink(path: string, opts: { maxBufferBytes: number; on
       return dropped;
     },
     write(event: RelaytrapEvent) {
+      if (stream.destroyed && Date.now() - openedAt >= REOPEN_RETRY_MS) stream = open();
       if (stream.destroyed || stream.writableLength + lineBytes > opts.maxBufferBytes) {
         dropped++;
         return;
@@ -63,12 +107,13 @@ export function createJsonlSink(path: string, opts: { maxBufferBytes: number; on
       stream = open();
       old.end();
     },
-    close() {
+    async close() {
       flush();
-      return new Promise<void>((resolve) => {
+      await new Promise<void>((resolve) => {
         if (stream.destroyed) return resolve();
         stream.end(() => resolve());
       });
+      await compressing;
     },
   };
 }

@@ -24,7 +24,7 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 }
 
 /** Opens the writer's connection: WAL, synchronous=FULL (a commit is on disk when it returns), migrations applied. */
-export function openWriterDb(path: string): Db {
+export function openWriterDb(path: string, opts: { maxDatabaseBytes?: number } = {}): Db {
   const db = new Database(path);
   if ((db.pragma("user_version", { simple: true }) as number) === 0) {
     // Must precede the first table so freed pages can be given back to the file system after pruning.
@@ -35,6 +35,12 @@ export function openWriterDb(path: string): Db {
   db.pragma("journal_size_limit = 67108864");
   db.pragma("busy_timeout = 5000");
   migrate(db);
+  // The storage cap: past it an insert fails with SQLITE_FULL (the persona's 452). SQLite never sets it below the
+  // pages already in use, so a lowered cap just stops growth; a raised one takes effect at the next start.
+  if (opts.maxDatabaseBytes) {
+    const pageSize = db.pragma("page_size", { simple: true }) as number;
+    db.pragma(`max_page_count = ${Math.max(1, Math.floor(opts.maxDatabaseBytes / pageSize))}`);
+  }
   return db;
 }
 

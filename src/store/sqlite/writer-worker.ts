@@ -26,9 +26,9 @@ const PRUNE_BATCH = 500;
 
 if (!parentPort) throw new Error("writer-worker must run in a worker thread");
 const port = parentPort;
-const { path } = workerData as { path: string };
+const { path, maxDatabaseBytes } = workerData as { path: string; maxDatabaseBytes?: number };
 
-const db = openWriterDb(path);
+const db = openWriterDb(path, { maxDatabaseBytes });
 let rawBytes = (db.prepare("SELECT COALESCE(SUM(size), 0) AS n FROM messages WHERE body_stored = 1").get() as { n: number }).n;
 
 const insertMessage = db.prepare(`INSERT INTO messages (queue_id, session_id, received_at, src_ip, src_port, dest_ip,
@@ -107,9 +107,57 @@ function prune(p: PrunePolicy): PruneResult {
       }
     })();
   }
+  if (p.freeBytes) freeSpace(p.freeBytes, result);
   if (result.deletedMessages > 0 || result.prunedBodies > 0) db.pragma("incremental_vacuum");
   result.rawBytes = rawBytes;
   return result;
+}
+
+/** Rows given up per step when storage is full: small steps, so no more is lost than needed. */
+const FREE_BATCH = 50;
+/** Steps per full-storage prune, so one call never holds the writer for long (the next failure prunes again). */
+const FREE_MAX_STEPS = 200;
+
+/** Storage is full (the storage cap or the disk): frees `bytes` of pages, oldest bodies first, then oldest rows. */
+function freeSpace(bytes: number, result: PruneResult): void {
+  const pageSize = db.pragma("page_size", { simple: true }) as number;
+  const freeBytes = () => (db.pragma("freelist_count", { simple: true }) as number) * pageSize;
+  const target = freeBytes() + bytes;
+  const bodies = db.prepare("SELECT id, size FROM messages WHERE body_stored = 1 ORDER BY id LIMIT ?");
+  const delRaw = db.prepare("DELETE FROM message_raw WHERE message_id = ?");
+  const markPruned = db.prepare("UPDATE messages SET body_stored = 0, drop_reason = 'quota' WHERE id = ?");
+  const oldMessages = db.prepare("SELECT id, size, body_stored FROM messages ORDER BY id LIMIT ?");
+  const delMsg = db.prepare("DELETE FROM messages WHERE id = ?");
+  const oldSessions = db.prepare("SELECT id FROM sessions ORDER BY started_at LIMIT ?");
+  const delSession = db.prepare("DELETE FROM sessions WHERE id = ?");
+  for (let step = 0; step < FREE_MAX_STEPS && freeBytes() < target; step++) {
+    const withBody = bodies.all(FREE_BATCH) as { id: number; size: number }[];
+    if (withBody.length > 0) {
+      db.transaction(() => {
+        for (const r of withBody) {
+          delRaw.run(r.id);
+          markPruned.run(r.id);
+          rawBytes -= r.size;
+          result.prunedBodies++;
+        }
+      })();
+      continue;
+    }
+    // No bodies left to give up: the oldest summaries and sessions go, as the age limit would take them.
+    const msgs = oldMessages.all(FREE_BATCH) as { id: number; size: number; body_stored: number }[];
+    const sessions = oldSessions.all(FREE_BATCH) as { id: string }[];
+    if (msgs.length === 0 && sessions.length === 0) break;
+    db.transaction(() => {
+      for (const r of msgs) {
+        delRaw.run(r.id);
+        delMsg.run(r.id);
+        if (r.body_stored === 1) rawBytes -= r.size;
+      }
+      for (const s of sessions) delSession.run(s.id);
+    })();
+    result.deletedMessages += msgs.length;
+    result.deletedSessions += sessions.length;
+  }
 }
 
 const statements = new Map<string, ReturnType<typeof db.prepare>>();
@@ -151,6 +199,9 @@ function flush(): void {
           if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.size;
           results.push({ id: req.id, ok: true, result: result ?? null, rawBytes });
         } catch (err) {
+          // SQLITE_FULL (the storage cap), IOERR and NOMEM may roll back the whole transaction, not just the
+          // savepoint: then nothing of the batch is written, and the rest must not go on in autocommit mode.
+          if (!db.inTransaction) throw err;
           results.push(errorResponse(req.id, err));
         }
       }

@@ -22,9 +22,11 @@ export class StoreError extends Error {
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type Payload = WriterRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
 
-export async function openSqliteWriter(dataDir: string): Promise<StoreWriter> {
+export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes?: number } = {}): Promise<StoreWriter> {
   mkdirSync(dataDir, { recursive: true });
-  const worker = new Worker(new URL("./writer-worker.js", import.meta.url), { workerData: { path: join(dataDir, DB_FILE) } });
+  const worker = new Worker(new URL("./writer-worker.js", import.meta.url), {
+    workerData: { path: join(dataDir, DB_FILE), maxDatabaseBytes: opts.maxDatabaseBytes ?? 0 },
+  });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let rawBytes = 0;
