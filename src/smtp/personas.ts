@@ -76,7 +76,8 @@ export type ReplyKey =
   | "mailBadSize"
   | "rcptBadAddress"
   | "bdatQueued"
-  | "authCannotDecodeInitial";
+  | "authCannotDecodeInitial"
+  | "tooManyUnknown";
 
 export interface Persona {
   name: PersonaName;
@@ -94,6 +95,8 @@ export interface Persona {
   checkUtf8: boolean;
   /** A command line ends at its first NUL byte (Postfix reads it as a C string). */
   nulEndsLine: boolean;
+  /** Unknown commands tolerated before the session ends with tooManyUnknown (Exim smtp_max_unknown_commands); 0: no such limit. */
+  maxUnknownCommands: number;
   /** BDAT's final byte count includes the CRLF the server appends to a message not ending in one. */
   bdatCountsAddedCrlf: boolean;
   /** Commands that count toward the junk command limit (Postfix smtpd_junk_command_limit). */
@@ -156,6 +159,7 @@ export const PERSONAS: Record<PersonaName, Persona> = {
     checkUtf8: true,
     nulEndsLine: true,
     bdatCountsAddedCrlf: true,
+    maxUnknownCommands: 0,
     junkVerbs: ["NOOP", "VRFY", "ETRN", "RSET"],
     vrfy: true,
     etrn: true,
@@ -234,6 +238,7 @@ export const PERSONAS: Record<PersonaName, Persona> = {
       rcptBadAddress: "501 5.1.3 Bad recipient address syntax",
       bdatQueued: "250 2.0.0 Ok: {size} bytes queued as {qid}",
       authCannotDecodeInitial: "535 5.7.8 Error: authentication failed: Invalid base64 data in initial response",
+      tooManyUnknown: "421 4.7.0 {host} Error: too many errors",
     },
   },
   sendmail: {
@@ -245,6 +250,7 @@ export const PERSONAS: Record<PersonaName, Persona> = {
     checkUtf8: false,
     nulEndsLine: false,
     bdatCountsAddedCrlf: false,
+    maxUnknownCommands: 0,
     junkVerbs: ["NOOP", "VRFY", "ETRN", "RSET", "HELP"],
     vrfy: true,
     etrn: true,
@@ -323,6 +329,7 @@ export const PERSONAS: Record<PersonaName, Persona> = {
       rcptBadAddress: "553 5.1.0 <{addr}>... Unbalanced '<'",
       bdatQueued: "500 5.5.1 Command unrecognized: \"BDAT\"",
       authCannotDecodeInitial: "501 5.5.4 cannot decode AUTH parameter",
+      tooManyUnknown: "421 4.7.0 {host} Too many errors",
     },
   },
   exim: {
@@ -334,6 +341,7 @@ export const PERSONAS: Record<PersonaName, Persona> = {
     checkUtf8: false,
     nulEndsLine: false,
     bdatCountsAddedCrlf: false,
+    maxUnknownCommands: 3,
     junkVerbs: ["NOOP", "VRFY", "ETRN", "RSET", "HELP"],
     vrfy: true,
     etrn: false,
@@ -412,6 +420,7 @@ export const PERSONAS: Record<PersonaName, Persona> = {
       rcptBadAddress: "501 <{addr}>: missing or malformed local part",
       bdatQueued: "250 OK id={qid}",
       authCannotDecodeInitial: "501 Invalid base64 data",
+      tooManyUnknown: "500 Too many unrecognized commands",
     },
   },
 };

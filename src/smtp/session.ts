@@ -117,6 +117,7 @@ export class Session {
   commands = 0;
   errorCount = 0;
   junkCount = 0;
+  unknownCount = 0;
   transcript: TranscriptLine[] = [];
   private transcriptBytes = 0;
   transcriptTruncated = false;
@@ -320,7 +321,13 @@ export class Session {
       return this.close("forbidden-command");
     }
     const handler = Object.hasOwn(HANDLERS, verb) ? HANDLERS[verb] : undefined;
-    if (!handler) return this.error("unknown", { arg: line.slice(0, 256) });
+    if (!handler) {
+      if (persona.maxUnknownCommands > 0 && ++this.unknownCount > persona.maxUnknownCommands) {
+        this.reply("tooManyUnknown");
+        return this.close("too-many-unknown-commands");
+      }
+      return this.error("unknown", { arg: line.slice(0, 256) });
+    }
     const done = handler(this, arg, verb);
     if (persona.junkVerbs.includes(verb) && ++this.junkCount > this.o.limits.junkCommandLimit) this.errorCount++;
     return done;
