@@ -95,7 +95,7 @@ export function probeBanner(port, timeoutMs = 2000) {
   });
 }
 
-export function benchConfigYaml(dataDir, extraLimits = {}) {
+export function benchConfigYaml(dataDir, extraLimits = {}, extraYaml = "") {
   const limits = {
     maxSessions: 20_000,
     maxSessionsPerIp: 20_000,
@@ -117,36 +117,40 @@ export function benchConfigYaml(dataDir, extraLimits = {}) {
     "  cutoffMaxBytes: 2000000000",
     "  cutoffSampleEvery: 1",
     "  quotaBytes: 1000000000000",
+    extraYaml,
     "",
   ].join("\n");
 }
 
 /**
  * Starts `node dist/src/cli.js run` with a fresh data dir under the OS tmp dir and a config raising the limits.
- * Resolves with { proc, port, dir, dataDir, pid, stop(), cleanup() } once it prints its listening line.
+ * Resolves with { proc, port, ports, dir, dataDir, pid, stop(), cleanup() } once it prints "relaytrap: ready";
+ * `port` is the SMTP port, `ports` every listener's first port by kind (smtp, web, proxy). `extraArgs` are appended to
+ * `relaytrap run` (e.g. `--proxy-listen 127.0.0.1:0`), `extraYaml` to the config file.
  */
-export async function startRelaytrap({ nodeArgs = [], extraLimits = {}, startTimeoutMs = 20_000 } = {}) {
+export async function startRelaytrap({ nodeArgs = [], extraLimits = {}, extraArgs = [], extraYaml = "", startTimeoutMs = 20_000 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "relaytrap-bench-"));
   const dataDir = join(dir, "data");
   const configFile = join(dir, "config.yaml");
-  writeFileSync(configFile, benchConfigYaml(dataDir, extraLimits));
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, "run", "--config", configFile], {
+  writeFileSync(configFile, benchConfigYaml(dataDir, extraLimits, extraYaml));
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, "run", "--config", configFile, ...extraArgs], {
     cwd: dir,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NODE_ENV: "production" },
   });
   let out = "";
   let err = "";
+  const ports = {};
   proc.stderr.on("data", (d) => (err.length < 65536 ? (err += d) : null));
   const listening = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`relaytrap did not start within ${startTimeoutMs} ms: ${err}`)), startTimeoutMs);
     proc.stdout.on("data", (d) => {
       out += d;
-      const m = /listening smtp on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
+      if (!/relaytrap: ready/.test(out)) return;
+      for (const m of out.matchAll(/listening (\w+) on 127\.0\.0\.1:(\d+)/g)) ports[m[1]] ??= Number(m[2]);
+      clearTimeout(timer);
+      if (ports.smtp) resolve(ports.smtp);
+      else reject(new Error(`relaytrap is ready but listens on no loopback SMTP port: ${out}`));
     });
     proc.once("exit", (code) => {
       clearTimeout(timer);
@@ -166,6 +170,7 @@ export async function startRelaytrap({ nodeArgs = [], extraLimits = {}, startTim
     proc,
     pid: proc.pid,
     port,
+    ports,
     dir,
     dataDir,
     stderr: () => err,
@@ -269,3 +274,68 @@ export const median = (xs) => {
   const n = s.length;
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
+
+// ---- real Postfix (open relay for loopback, every transport = discard), built by test/fixtures/postfix/setup-postfix.sh
+
+export const POSTFIX_SETUP = join(ROOT, "test", "fixtures", "postfix", "setup-postfix.sh");
+/** Our own instance dir and port, apart from the fixture recorder's /tmp/pfx:10025, so the two never collide. */
+export const POSTFIX_DIR = process.env.RELAYTRAP_BENCH_PFX || join(tmpdir(), "relaytrap-bench-pfx");
+
+function postfixCmd(dir, action, timeoutMs = 30_000) {
+  return runBounded("/usr/sbin/postfix", ["-c", join(dir, "etc"), action], timeoutMs);
+}
+
+/** Whether the instance's master process is alive (its pid file names a live process). */
+export function postfixRunning(dir = POSTFIX_DIR) {
+  try {
+    const pid = Number(readFileSync(join(dir, "spool", "pid", "master.pid"), "utf8").trim());
+    if (!pid) return false;
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Builds (once per port) the discard-everything Postfix instance with setup-postfix.sh (needs root) and starts it;
+ * resolves with { port, dir, stop() } once it answers 220. Never port 25: a loopback port picked here.
+ */
+export async function startPostfix({ dir = POSTFIX_DIR } = {}) {
+  if (process.getuid?.() !== 0) throw new Error("the Postfix comparison needs root (setup-postfix.sh, postfix start)");
+  if (postfixRunning(dir)) await stopPostfix(dir);
+  const portFile = join(dir, "bench-port");
+  let port = existsSync(portFile) ? Number(readFileSync(portFile, "utf8")) : 0;
+  if (!port || !(await portFree(port))) {
+    port = await freePort();
+    const r = await runBounded("/bin/sh", ["-c", `PFX='${dir}' PORT=${port} sh '${POSTFIX_SETUP}'`], 120_000);
+    if (r.code !== 0) throw new Error(`setup-postfix.sh failed (${r.code ?? r.signal}): ${r.stderr.slice(-2000)}`);
+    writeFileSync(portFile, String(port));
+  }
+  writeFileSync(join(dir, "maillog"), ""); // postlogd's log of the last run only (a full --postfix run writes ~250 MB)
+  const r = await postfixCmd(dir, "start");
+  if (r.code !== 0) throw new Error(`postfix start failed: ${r.stderr.trim()}`);
+  for (let i = 0; i < 200; i++) {
+    if (await probeBanner(port, 500)) return { port, dir, stop: () => stopPostfix(dir) };
+    await sleep(50);
+  }
+  await stopPostfix(dir);
+  throw new Error(`Postfix did not answer on 127.0.0.1:${port}`);
+}
+
+/** `postfix stop` (abort after 20 s), then waits until the master process is gone; no daemon is left running. */
+export async function stopPostfix(dir = POSTFIX_DIR) {
+  if (!postfixRunning(dir)) return;
+  await postfixCmd(dir, "stop", 20_000);
+  for (let i = 0; i < 200 && postfixRunning(dir); i++) await sleep(100);
+  if (postfixRunning(dir)) await postfixCmd(dir, "abort", 10_000);
+  for (let i = 0; i < 50 && postfixRunning(dir); i++) await sleep(100);
+}
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, LOOPBACK, () => s.close(() => resolve(true)));
+  });
+}
