@@ -129,6 +129,8 @@ const proxyRequestsQuery = z
     before: z.coerce.number().int().positive().optional(),
   })
   .strict();
+/** How long the dashboard's all-time totals (a full scan) are reused. */
+export const SUMMARY_TOTALS_TTL_MS = 30_000;
 const statsQuery = z
   .object({ bucket: z.enum(["day", "week", "month"]).default("week"), since: time.optional(), until: time.optional() })
   .strict();
@@ -252,6 +254,7 @@ const UI_PAGES = /^\/(?:|login|messages|messages\/\d+|sessions\/[A-Za-z0-9_.:-]+
 // ---------- the server
 
 export function createWebServer(o: WebServerOptions): WebServer {
+  let allTime: { at: number; totals: ReturnType<typeof totals> } | null = null;
   const log = o.log ?? (() => {});
   const { config, reader } = o;
   const auth = createAuth({ users: config.web.users, sessionTtlMs: config.web.sessionTtlMs, attemptsPerMinute: config.web.loginAttemptsPerMinute });
@@ -383,8 +386,10 @@ export function createWebServer(o: WebServerOptions): WebServer {
       handler(c) {
         query(c, emptyQuery);
         const now = Date.now();
+        // All-time totals scan every row: computed at most once per SUMMARY_TOTALS_TTL_MS (the live feed is real time).
+        if (allTime === null || now - allTime.at > SUMMARY_TOTALS_TTL_MS) allTime = { at: now, totals: totals(reader) };
         const body = {
-          totals: totals(reader),
+          totals: allTime.totals,
           last24h: totals(reader, now - 86_400_000),
           topSources: c.viewer.level === "admin" ? topSources(reader, now - 30 * 86_400_000, DASHBOARD_TOP) : [],
           topDropboxes: listDropboxes(reader, DASHBOARD_TOP).items.filter((d) => d.kind === "relay-test"),

@@ -115,11 +115,12 @@ export function messageTextBody(r: StoreReader, id: number): string | null {
 
 export type Bucket = "day" | "week" | "month";
 
-const BUCKET_EXPR: Record<Bucket, (col: string) => string> = {
-  day: (c) => `date(${c} / 1000, 'unixepoch')`,
-  // SQLite's 'weekday 0' moves to the next Sunday (or stays); six days back is that week's Monday (ISO weeks).
-  week: (c) => `date(${c} / 1000, 'unixepoch', 'weekday 0', '-6 days')`,
-  month: (c) => `date(${c} / 1000, 'unixepoch', 'start of month')`,
+
+/** The same buckets over attempt_days.day ('YYYY-MM-DD'). */
+const BUCKET_EXPR_DAY: Record<Bucket, string> = {
+  day: "day",
+  week: "date(day, 'weekday 0', '-6 days')",
+  month: "date(day, 'start of month')",
 };
 
 export interface AttemptBucket {
@@ -150,16 +151,12 @@ function bucketOf(t: number, bucket: Bucket): string {
 
 /** Sessions, messages and relay tests per UTC day / ISO week / month, aggregated in SQL; empty buckets filled in. */
 export function attemptStats(r: StoreReader, bucket: Bucket, since: number, until: number): AttemptBucket[] {
-  const s = BUCKET_EXPR[bucket]("started_at");
-  const m = BUCKET_EXPR[bucket]("received_at");
+  // attempt_days (migration 007) holds one row per UTC day; days are bucketed further here.
+  const start = BUCKET_EXPR_DAY[bucket];
   const rows = r.all<AttemptBucket>(
-    `SELECT start, SUM(s) AS sessions, SUM(m) AS messages, SUM(t) AS relayTests FROM (
-       SELECT ${s} AS start, COUNT(*) AS s, 0 AS m, 0 AS t FROM sessions WHERE started_at >= ? AND started_at < ? GROUP BY 1
-       UNION ALL
-       SELECT ${m} AS start, 0, COUNT(*), SUM(kind = 'relay-test') FROM messages WHERE received_at >= ? AND received_at < ? GROUP BY 1
-     ) GROUP BY start ORDER BY start`,
-    since,
-    until,
+    `SELECT ${start} AS start, SUM(sessions) AS sessions, SUM(messages) AS messages, SUM(relay_tests) AS relayTests
+       FROM attempt_days WHERE day >= date(? / 1000, 'unixepoch') AND day <= date((? - 1) / 1000, 'unixepoch')
+       GROUP BY 1 ORDER BY 1`,
     since,
     until,
   );
