@@ -231,8 +231,12 @@ function handle(req: WriterRequest): void {
   }
   if (req.op === "close") {
     flush();
+    statements.clear();
     db.close();
     port.postMessage({ id: req.id, ok: true, result: null, rawBytes });
+    // Exit by running out of work rather than being terminated: a terminated thread can finalize better-sqlite3
+    // statements after its environment is gone (a native assertion on Node 24).
+    port.close();
     return;
   }
   queue.push(req);

@@ -6,6 +6,9 @@ import type { NewMessage, PrunePolicy, PruneResult, SessionRecord, StoreWriter }
 import { DB_FILE } from "./db.js";
 import type { WriterRequest, WriterResponse } from "./writer-worker.js";
 
+/** How long a closing writer thread may take to exit by itself before it is terminated. */
+const WORKER_EXIT_GRACE_MS = 5000;
+
 export class StoreError extends Error {
   constructor(
     message: string,
@@ -80,9 +83,14 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
     rawBytes: () => rawBytes,
     async close() {
       if (dead) return;
-      await call<void>({ op: "close" });
       worker.removeAllListeners("exit");
-      await worker.terminate();
+      const exited = new Promise<void>((r) => worker.once("exit", () => r()));
+      await call<void>({ op: "close" });
+      // The worker ends on its own once its port is closed; terminate only if it does not.
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), WORKER_EXIT_GRACE_MS)))]);
+      clearTimeout(timer);
+      if (stuck) await worker.terminate();
     },
   };
 }
