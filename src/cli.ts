@@ -121,19 +121,24 @@ async function cmdRun(argv: string[]): Promise<void> {
   }
   for (const l of sensor.listeners) process.stdout.write(`relaytrap: listening ${l.kind} on ${l.address}\n`);
   process.stdout.write(`relaytrap: ready (data in ${config.dataDir})\n`);
+  stopOnSignals(() => sensor.close());
+  process.on("SIGHUP", () => sensor.reopenLogs());
+}
+
+/** SIGTERM/SIGINT: close gracefully once, then exit 0 (or 1 with the error). */
+function stopOnSignals(close: () => Promise<void>): void {
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`relaytrap: ${sig}, stopping\n`);
-    sensor.close().then(
+    close().then(
       () => process.exit(0),
       (err: Error) => die(`error while stopping: ${err.message}`, 1),
     );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGHUP", () => sensor.reopenLogs());
 }
 
 export function parseSince(s: string, now = Date.now()): number {
@@ -347,9 +352,7 @@ async function cmdDemo(argv: string[]): Promise<void> {
   const web = demo.sensor.listeners.find((l) => l.kind === "web");
   if (web) process.stdout.write(`relaytrap: demo: open http://${web.address}/\n`);
   process.stdout.write(`relaytrap: ready (data in ${dataDir})\n`);
-  const stop = () => void demo.close().then(() => process.exit(0));
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  stopOnSignals(() => demo.close());
 }
 
 async function cmdCollector(argv: string[]): Promise<void> {
@@ -369,18 +372,7 @@ async function cmdCollector(argv: string[]): Promise<void> {
   }
   process.stdout.write(`relaytrap: listening collector on ${bound.address}\n`);
   process.stdout.write(`relaytrap: ready (collector)\n`);
-  let stopping = false;
-  const stop = (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`relaytrap: ${sig}, stopping\n`);
-    collector.close().then(
-      () => process.exit(0),
-      (err: Error) => die(`error while stopping: ${err.message}`, 1),
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  stopOnSignals(() => collector.close());
 }
 
 async function cmdCollectorToken(argv: string[]): Promise<void> {

@@ -2,7 +2,7 @@
 // endpoints as a sensor answer across the fleet (with a `sensor` filter), plus /api/v1/sensors and the shared dropbox
 // list the sensors pull. Every /api/v1 request needs a token (a sensor's or a read token); /healthz is open.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { isIP, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import { formatHostPort, normalizeIp, parseHostPort } from "../net/address.js";
@@ -20,11 +20,11 @@ import {
 import { migratePg, openPgPool, type PgPool } from "../store/postgres/db.js";
 import { createTokenTable, type Principal } from "./auth.js";
 import { parseIngest } from "./protocol.js";
+import { DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "../web/http.js";
 
 /** Most shared dropboxes one answer lists (sensors pull the whole list). */
 export const MAX_DROPBOX_LIST = 100_000;
 const DAY_MS = 86_400_000;
-const DATA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
 
 export interface Collector {
   pool: PgPool;
@@ -39,26 +39,8 @@ export interface CollectorOptions {
   databaseUrl?: string;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const KINDS = ["relay-test", "spam", "other", "unknown"] as const;
-const time = z.string().transform((s, ctx) => {
-  const t = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s);
-  if (Number.isNaN(t)) {
-    ctx.addIssue({ code: "custom", message: "expected an ISO-8601 time or milliseconds since the epoch" });
-    return z.NEVER;
-  }
-  return t;
-});
+const time = timeParam;
 const sensorParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "expected a sensor name");
-const ipParam = z.string().refine((s) => isIP(s) !== 0, { message: "expected an IP address" }).transform((s) => normalizeIp(s));
 
 const messagesQuery = z
   .object({
@@ -83,43 +65,15 @@ const dropboxQuery = z
     kind: z.enum(["relay-test", "recurring"]).optional(),
   })
   .strict();
-const emptyQuery = z.object({}).strict();
 
-function query<T extends z.ZodType>(url: URL, schema: T): z.infer<T> {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) {
-    if (k in raw) throw new HttpError(400, `query parameter ${k} given twice`);
-    raw[k] = v;
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    if (issue?.code === "unrecognized_keys") throw new HttpError(400, `unknown query parameter: ${issue.keys.join(", ")}`);
-    throw new HttpError(400, `${issue?.path.join(".") || "query"}: ${issue?.message ?? "invalid"}`);
-  }
-  return r.data;
-}
+const query = parseQuery;
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
   res.setHeader("Content-Security-Policy", DATA_CSP);
   res.setHeader("X-Content-Type-Options", "nosniff");
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(data) });
-  res.end(data);
+  sendJsonBody(res, status, body);
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > max) throw new HttpError(413, "request body too large");
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of req) {
-    n += (chunk as Buffer).length;
-    if (n > max) throw new HttpError(413, "request body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 interface Route {
   method: "GET" | "POST";

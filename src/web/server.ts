@@ -21,6 +21,7 @@ import {
 } from "../store/sqlite/web.js";
 import type { MessageRow, StoreReader } from "../store/types.js";
 import { listProxyRequests } from "../store/sqlite/proxy.js";
+import { DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "./http.js";
 import { createAuth, sameToken, type LoginSession } from "./auth.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -36,7 +37,7 @@ export const UI_CSP =
 export const MAIL_CSP =
   "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'; form-action 'none'; base-uri 'none'; sandbox";
 /** CSP of everything else (JSON, raw text, downloads). */
-export const DATA_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+export { DATA_CSP };
 
 export const SESSION_COOKIE = "relaytrap_session";
 /** Bytes of a request body read at most (login form). */
@@ -84,29 +85,10 @@ interface Route {
   handler: (c: Ctx) => Promise<void> | void;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 // ---------- query validation
 
-const KINDS = ["relay-test", "spam", "other", "unknown"] as const;
-const time = z
-  .string()
-  .transform((s, ctx) => {
-    const t = /^\d{1,15}$/.test(s) ? Number(s) : Date.parse(s);
-    if (Number.isNaN(t)) {
-      ctx.addIssue({ code: "custom", message: "expected an ISO-8601 time or milliseconds since the epoch" });
-      return z.NEVER;
-    }
-    return t;
-  });
-const ipParam = z.string().refine((s) => isIP(s) !== 0, { message: "expected an IP address" }).transform((s) => normalizeIp(s));
+const time = timeParam;
 
 const messagesQuery = z
   .object({
@@ -135,23 +117,11 @@ const statsQuery = z
   .object({ bucket: z.enum(["day", "week", "month"]).default("week"), since: time.optional(), until: time.optional() })
   .strict();
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();
-const emptyQuery = z.object({}).strict();
 const loginBody = z.object({ name: z.string().min(1).max(200), password: z.string().min(1).max(1000) }).strict();
 const killSwitchBody = z.object({ engaged: z.boolean() }).strict();
 
 function query<T extends z.ZodType>(c: Ctx, schema: T): z.infer<T> {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of c.url.searchParams) {
-    if (k in raw) throw new HttpError(400, `query parameter ${k} given twice`);
-    raw[k] = v;
-  }
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    if (issue?.code === "unrecognized_keys") throw new HttpError(400, `unknown query parameter: ${issue.keys.join(", ")}`);
-    throw new HttpError(400, `${issue?.path.join(".") || "query"}: ${issue?.message ?? "invalid"}`);
-  }
-  return r.data;
+  return parseQuery(c.url, schema);
 }
 
 // ---------- small helpers
@@ -166,10 +136,8 @@ function setCommon(res: ServerResponse, csp: string): void {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
   setCommon(res, DATA_CSP);
-  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(data) });
-  res.end(data);
+  sendJsonBody(res, status, body);
 }
 
 function parseCookies(header: string | undefined): Map<string, string> {
@@ -182,22 +150,12 @@ function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of req) {
-    n += (chunk as Buffer).length;
-    if (n > MAX_BODY_BYTES) throw new HttpError(413, "request body too large");
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 async function jsonBody<T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.infer<T>> {
   if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) throw new HttpError(415, "expected Content-Type: application/json");
   let v: unknown;
   try {
-    v = JSON.parse(await readBody(req));
+    v = JSON.parse((await readBody(req, MAX_BODY_BYTES)).toString("utf8"));
   } catch (err) {
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, "body is not valid JSON");
