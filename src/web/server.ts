@@ -21,6 +21,7 @@ import {
 } from "../store/sqlite/web.js";
 import type { MessageRow, StoreReader } from "../store/types.js";
 import { listProxyRequests } from "../store/sqlite/proxy.js";
+import { listDeliveries } from "../store/sqlite/delivery.js";
 import { DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "./http.js";
 import { createAuth, sameToken, type LoginSession } from "./auth.js";
 import { createLiveHub } from "./live.js";
@@ -100,6 +101,14 @@ const messagesQuery = z
     since: time.optional(),
     until: time.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
+    before: z.coerce.number().int().positive().optional(),
+  })
+  .strict();
+/** Outbox rows shown with one message (a message has one per dropbox recipient). */
+const MAX_DELIVERIES_PER_MESSAGE = 100;
+const pageQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(100),
     before: z.coerce.number().int().positive().optional(),
   })
   .strict();
@@ -395,7 +404,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
           hasHtml: html !== null,
           attachments: m.attachments.map((a, i) => ({ ...a, index: i })),
           session: session ? { id: session.id, startedAt: session.startedAt, tls: session.tls, helo: session.helo } : null,
-          delivery: null,
+          delivery: listDeliveries(reader, { limit: MAX_DELIVERIES_PER_MESSAGE, messageId: m.id }),
         };
         sendJson(c.res, 200, c.redact ? redactDeep(body) : body);
       },
@@ -477,6 +486,17 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const t = sourceTimeline(reader, ip.data, SOURCE_TIMELINE_LIMIT);
         if (t.firstSeen === null) throw new HttpError(404, "this address has not been seen");
         sendJson(c.res, 200, t);
+      },
+    },
+    {
+      method: "GET",
+      path: /^\/api\/v1\/deliveries$/,
+      access: "admin",
+      handler(c) {
+        const q = query(c, pageQuery);
+        const items = listDeliveries(reader, { limit: q.limit, before: q.before });
+        const next = items.length === q.limit ? String(items[items.length - 1]!.id) : null;
+        sendJson(c.res, 200, { items, next });
       },
     },
     {

@@ -317,3 +317,24 @@ export function readDeliveryStatus(dataDir: string, now = Date.now()): SwitchSta
   }
   return status;
 }
+
+/** A delivery as the web UI lists it: the outbox row and the message it carries. */
+export interface DeliveryListItem extends OutboxRow {
+  subject: string | null;
+}
+
+/** Newest first; `before` is the cursor (an outbox id). */
+export function listDeliveries(reader: StoreReader, f: { limit: number; before?: number | undefined; messageId?: number | undefined }): DeliveryListItem[] {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (f.before !== undefined) (clauses.push("o.id < ?"), params.push(f.before));
+  if (f.messageId !== undefined) (clauses.push("o.message_id = ?"), params.push(f.messageId));
+  const where = clauses.length ? "WHERE " + clauses.join(" AND ") : "";
+  return reader
+    .all<Record<string, unknown>>(
+      `SELECT o.*, m.subject AS subject FROM outbox o LEFT JOIN messages m ON m.id = o.message_id ${where} ORDER BY o.id DESC LIMIT ?`,
+      ...params,
+      f.limit,
+    )
+    .map((r) => ({ ...rowToOutbox(r), subject: (r.subject as string | null) ?? null }));
+}

@@ -284,6 +284,27 @@ async function dropboxes() {
   render(h("h1", {}, "Dropboxes"), h("p.muted", {}, "Addresses relay tests asked to be delivered to: the spammers' own mailboxes."), table(cols, rows));
 }
 
+async function deliveries() {
+  const before = new URLSearchParams(location.search).get("before");
+  const d = await api(`/api/v1/deliveries?limit=100${before ? `&before=${encodeURIComponent(before)}` : ""}`);
+  const cols = [
+    ["queued", (r) => fmtTime(r.createdAt)],
+    ["message", (r) => link(`/messages/${r.messageId}`, r.subject ?? `#${r.messageId}`), { class: "wrap" }],
+    ["to", (r) => r.recipient, { class: "wrap" }],
+    ["mode", (r) => r.mode],
+    ["status", (r) => r.status],
+    ["attempts", (r) => r.attempts],
+    ["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)],
+    ["last error / reply", (r) => r.lastError ?? r.response ?? "", { class: "wrap" }],
+  ];
+  render(
+    h("h1", {}, "Deliveries"),
+    h("p.muted", {}, "Relay tests delivered to their dropboxes (only when delivery is enabled), with every attempt's outcome."),
+    table(cols, d.items),
+    d.next ? h("p", {}, link(`/deliveries?before=${d.next}`, "Older")) : "",
+  );
+}
+
 // ---------- one message, session, source
 
 async function message(id) {
@@ -304,7 +325,7 @@ async function message(id) {
       ["session", admin && m.session ? link(`/sessions/${encodeURIComponent(m.sessionId)}`, m.sessionId) : m.sessionId],
       ["size", fmtBytes(m.size)],
       ["sha256", m.sha256],
-      ["delivery", m.delivery ? JSON.stringify(m.delivery) : "not delivered"],
+      ["delivery", m.delivery && m.delivery.length ? m.delivery.map((d) => `${d.recipient}: ${d.status}${d.attempts ? ` after ${d.attempts} attempt(s)` : ""}`).join("; ") : "not delivered"],
     ]),
   ];
   if (v) {
@@ -493,6 +514,7 @@ async function route() {
   if ((m = /^\/sessions\/(.+)$/.exec(p))) return session(decodeURIComponent(m[1]));
   if ((m = /^\/sources\/(.+)$/.exec(p))) return source(decodeURIComponent(m[1]));
   if (p === "/dropboxes") return dropboxes();
+  if (p === "/deliveries") return deliveries();
   if (p === "/config") return configPage();
   render(h("h1", {}, "Not found"));
 }
