@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { it } from "node:test";
-import Database from "better-sqlite3";
+import Database from "../../src/store/sqlite/driver.js";
 import { startCli, tempDir } from "../helpers/sensor.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 import { openSqliteReader } from "../../src/store/sqlite/reader.js";

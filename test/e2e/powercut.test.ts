@@ -11,7 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { it } from "node:test";
-import Database from "better-sqlite3";
+import Database from "../../src/store/sqlite/driver.js";
 import { startCli, tempDir } from "../helpers/sensor.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 

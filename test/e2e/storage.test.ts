@@ -5,7 +5,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import Database from "better-sqlite3";
+import Database from "../../src/store/sqlite/driver.js";
 import { startSensor, tempDir, type TestSensor } from "../helpers/sensor.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 

@@ -2,10 +2,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import Database from "./driver.js";
 import type { MessageRow, SessionRecord, StoredKind } from "../types.js";
 
-export type Db = Database.Database;
+export type Db = import("better-sqlite3").Database;
 
 export const DB_FILE = "relaytrap.db";
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));

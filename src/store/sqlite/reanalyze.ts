@@ -1,7 +1,7 @@
 // `relaytrap reanalyze`: runs the current analyzer over every stored message again (after a decoder change) and
 // updates kind and verdict. Uses its own connection; SQLite serialises it with a running sensor's writer.
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import Database from "./driver.js";
 import type { Verdict } from "../../analysis/types.js";
 import { DB_FILE, migrate } from "./db.js";
 import { NoStoreError } from "./reader.js";
