@@ -46,6 +46,10 @@ it("lists proxy-trapped messages by channel and the proxy requests themselves", 
     await t.sensor.writer.exec([]); // the writer is FIFO: once this commits, the proxy rows before it have too
     const requests = (await (await fetch(`${base}/api/v1/proxy/requests`)).json()) as { items: Array<{ method: string; target: string }> };
     assert.ok(requests.items.some((r) => r.method === "CONNECT" && r.target === "127.0.0.9:25"), JSON.stringify(requests));
+    const stats = (await (await fetch(`${base}/api/v1/stats/attempts?bucket=day`)).json()) as { series: Array<{ proxyRequests: number; messages: number }> };
+    const today = stats.series.at(-1)!;
+    assert.equal(today.proxyRequests, requests.items.length);
+    assert.equal(today.messages, 1);
   } finally {
     await t.close();
   }

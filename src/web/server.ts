@@ -216,7 +216,7 @@ function loadAssets(): Map<string, Asset> {
   return m;
 }
 
-const UI_PAGES = /^\/(?:|login|messages|messages\/\d+|sessions\/[A-Za-z0-9_.:-]+|sources\/[0-9A-Fa-f.:]+|dropboxes|config)$/;
+const UI_PAGES = /^\/(?:|login|messages|messages\/\d+|sessions\/[A-Za-z0-9_.:-]+|sources\/[0-9A-Fa-f.:]+|dropboxes|deliveries|proxy|config)$/;
 
 // ---------- the server
 

@@ -128,6 +128,8 @@ export interface AttemptBucket {
   sessions: number;
   messages: number;
   relayTests: number;
+  /** Requests to the open-proxy trap. */
+  proxyRequests: number;
 }
 
 /** Most buckets one stats answer fills (a day bucket over 30 years is ~11k). */
@@ -154,7 +156,8 @@ export function attemptStats(r: StoreReader, bucket: Bucket, since: number, unti
   // attempt_days (migration 007) holds one row per UTC day; days are bucketed further here.
   const start = BUCKET_EXPR_DAY[bucket];
   const rows = r.all<AttemptBucket>(
-    `SELECT ${start} AS start, SUM(sessions) AS sessions, SUM(messages) AS messages, SUM(relay_tests) AS relayTests
+    `SELECT ${start} AS start, SUM(sessions) AS sessions, SUM(messages) AS messages, SUM(relay_tests) AS relayTests,
+       SUM(proxy_requests) AS proxyRequests
        FROM attempt_days WHERE day >= date(? / 1000, 'unixepoch') AND day <= date((? - 1) / 1000, 'unixepoch')
        GROUP BY 1 ORDER BY 1`,
     since,
@@ -168,7 +171,13 @@ export function attemptStats(r: StoreReader, bucket: Bucket, since: number, unti
   const end = rows[rows.length - 1]!.start > last ? rows[rows.length - 1]!.start : last;
   for (let cur = first; cur <= end && out.length < MAX_BUCKETS; cur = nextBucket(cur, bucket)) {
     const row = byStart.get(cur);
-    out.push({ start: cur + "T00:00:00.000Z", sessions: row?.sessions ?? 0, messages: row?.messages ?? 0, relayTests: row?.relayTests ?? 0 });
+    out.push({
+      start: cur + "T00:00:00.000Z",
+      sessions: row?.sessions ?? 0,
+      messages: row?.messages ?? 0,
+      relayTests: row?.relayTests ?? 0,
+      proxyRequests: row?.proxyRequests ?? 0,
+    });
   }
   return out;
 }

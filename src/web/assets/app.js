@@ -224,7 +224,7 @@ function startFeed(feed) {
 async function messages() {
   const params = new URLSearchParams(location.search);
   const apiParams = new URLSearchParams();
-  for (const k of ["kind", "src_ip", "dropbox", "q", "since", "until", "before", "limit"]) {
+  for (const k of ["kind", "src_ip", "channel", "dropbox", "q", "since", "until", "before", "limit"]) {
     const v = params.get(k);
     if (v) apiParams.set(k, v);
   }
@@ -235,10 +235,16 @@ async function messages() {
     { name: "kind" },
     ["", "relay-test", "spam", "other", "unknown"].map((k) => h("option", { value: k, selected: (params.get("kind") ?? "") === k }, k || "any")),
   );
+  const channelSel = h(
+    "select",
+    { name: "channel" },
+    ["", "direct", "http-connect", "socks4", "socks5"].map((k) => h("option", { value: k, selected: (params.get("channel") ?? "") === k }, k || "any")),
+  );
   const form = h(
     "form.filters",
     { method: "get", action: "/messages" },
     h("label", {}, "kind", kindSel),
+    h("label", {}, "via", channelSel),
     field("q", "search", { type: "search", placeholder: "subject, address, text", size: 28 }),
     field("src_ip", "source IP", { size: 16 }),
     field("dropbox", "dropbox", { size: 24 }),
@@ -256,6 +262,7 @@ async function messages() {
       [
         ["received", (r) => link(`/messages/${r.id}`, fmtTime(r.receivedAt))],
         ["kind", (r) => kindTag(r.kind)],
+        ["via", (r) => r.channel ?? "direct"],
         ["source", (r) => (me.level === "admin" ? link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp) : r.srcIp)],
         ["from", (r) => r.mailFrom ?? "<>", { class: "wrap" }],
         ["to", (r) => r.rcptTo.join(", "), { class: "wrap" }],
@@ -302,6 +309,25 @@ async function deliveries() {
     h("p.muted", {}, "Relay tests delivered to their dropboxes (only when delivery is enabled), with every attempt's outcome."),
     table(cols, d.items),
     d.next ? h("p", {}, link(`/deliveries?before=${d.next}`, "Older")) : "",
+  );
+}
+
+async function proxyRequests() {
+  const before = new URLSearchParams(location.search).get("before");
+  const d = await api(`/api/v1/proxy/requests?limit=100${before ? `&before=${encodeURIComponent(before)}` : ""}`);
+  const cols = [
+    ["time", (r) => fmtTime(r.at)],
+    ["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)],
+    ["protocol", (r) => r.protocol],
+    ["method", (r) => r.method],
+    ["target", (r) => r.target, { class: "wrap" }],
+    ["outcome", (r) => r.outcome],
+  ];
+  render(
+    h("h1", {}, "Proxy requests"),
+    h("p.muted", {}, "What clients of the open-proxy trap asked for. Nothing was forwarded: mail ports went into the SMTP trap, the rest was answered here."),
+    table(cols, d.items),
+    d.next ? h("p", {}, link(`/proxy?before=${d.next}`, "Older")) : "",
   );
 }
 
@@ -515,6 +541,7 @@ async function route() {
   if ((m = /^\/sources\/(.+)$/.exec(p))) return source(decodeURIComponent(m[1]));
   if (p === "/dropboxes") return dropboxes();
   if (p === "/deliveries") return deliveries();
+  if (p === "/proxy") return proxyRequests();
   if (p === "/config") return configPage();
   render(h("h1", {}, "Not found"));
 }
