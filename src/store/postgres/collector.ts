@@ -3,6 +3,9 @@
 import type { FleetDropbox, FleetMessage, IngestBatch, IngestResult } from "../fleet.js";
 import type { StoredKind } from "../types.js";
 import type { PgPool } from "./db.js";
+import { fillBuckets, type Bucket } from "../buckets.js";
+
+export { MAX_BUCKETS, type Bucket } from "../buckets.js";
 
 /** Addresses of one message recorded for pooling (a spam run to 10,000 recipients counts its first ones). */
 export const MAX_ADDRESSES_PER_MESSAGE = 100;
@@ -217,32 +220,11 @@ export async function getFleetMessage(pool: PgPool, seq: number): Promise<Record
   return (r.rows[0] as Record<string, unknown> | undefined) ?? null;
 }
 
-export type Bucket = "day" | "week" | "month";
-
 export interface AttemptBucket {
   start: string;
   sessions: number;
   messages: number;
   relayTests: number;
-}
-
-/** Most buckets one stats answer fills. */
-export const MAX_BUCKETS = 12_000;
-
-function bucketStart(t: number, bucket: Bucket): Date {
-  const d = new Date(t);
-  d.setUTCHours(0, 0, 0, 0);
-  if (bucket === "week") d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
-  if (bucket === "month") d.setUTCDate(1);
-  return d;
-}
-
-function nextBucket(d: Date, bucket: Bucket): Date {
-  const n = new Date(d);
-  if (bucket === "day") n.setUTCDate(n.getUTCDate() + 1);
-  else if (bucket === "week") n.setUTCDate(n.getUTCDate() + 7);
-  else n.setUTCMonth(n.getUTCMonth() + 1);
-  return n;
 }
 
 /** Sessions (smtp.session.connect events), messages and relay tests per UTC day / ISO week / month across the fleet. */
@@ -261,17 +243,12 @@ export async function fleetAttemptStats(pool: PgPool, bucket: Bucket, since: num
      ) x GROUP BY start ORDER BY start`,
     params,
   );
-  if (r.rows.length === 0) return [];
-  const byStart = new Map(r.rows.map((x) => [Number(x.start), x]));
-  const out: AttemptBucket[] = [];
-  const first = bucketStart(Number(r.rows[0]!.start), bucket);
-  const lastRow = Number(r.rows[r.rows.length - 1]!.start);
-  const end = Math.max(lastRow, bucketStart(Math.min(until - 1, Date.now()), bucket).getTime());
-  for (let cur = first; cur.getTime() <= end && out.length < MAX_BUCKETS; cur = nextBucket(cur, bucket)) {
-    const row = byStart.get(cur.getTime());
-    out.push({ start: cur.toISOString(), sessions: Number(row?.sessions ?? 0), messages: Number(row?.messages ?? 0), relayTests: Number(row?.relay_tests ?? 0) });
-  }
-  return out;
+  return fillBuckets(
+    r.rows.map((x): [string, (typeof r.rows)[number]] => [new Date(Number(x.start)).toISOString().slice(0, 10), x]),
+    bucket,
+    until,
+    (start, row) => ({ start, sessions: Number(row?.sessions ?? 0), messages: Number(row?.messages ?? 0), relayTests: Number(row?.relay_tests ?? 0) }),
+  );
 }
 
 export interface PoolingRule {

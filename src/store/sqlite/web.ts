@@ -1,6 +1,9 @@
 // Read queries behind the web API and UI (lists with full-text search, stats buckets, sources, dropboxes), and the
 // look-ups the importer needs. SQL stays here; callers get plain typed rows.
 import type { StoredKind, StoreReader } from "../types.js";
+import { fillBuckets, type Bucket } from "../buckets.js";
+
+export { MAX_BUCKETS, type Bucket } from "../buckets.js";
 
 export const MAX_WEB_LIMIT = 500;
 
@@ -113,9 +116,6 @@ export function messageTextBody(r: StoreReader, id: number): string | null {
   return r.get<{ text_body: string | null }>("SELECT text_body FROM messages WHERE id = ?", id)?.text_body ?? null;
 }
 
-export type Bucket = "day" | "week" | "month";
-
-
 /** The same buckets over attempt_days.day ('YYYY-MM-DD'). */
 const BUCKET_EXPR_DAY: Record<Bucket, string> = {
   day: "day",
@@ -132,25 +132,6 @@ export interface AttemptBucket {
   proxyRequests: number;
 }
 
-/** Most buckets one stats answer fills (a day bucket over 30 years is ~11k). */
-export const MAX_BUCKETS = 12_000;
-
-function nextBucket(day: string, bucket: Bucket): string {
-  const d = new Date(day + "T00:00:00Z");
-  if (bucket === "day") d.setUTCDate(d.getUTCDate() + 1);
-  else if (bucket === "week") d.setUTCDate(d.getUTCDate() + 7);
-  else d.setUTCMonth(d.getUTCMonth() + 1);
-  return d.toISOString().slice(0, 10);
-}
-
-function bucketOf(t: number, bucket: Bucket): string {
-  const d = new Date(t);
-  d.setUTCHours(0, 0, 0, 0);
-  if (bucket === "week") d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
-  if (bucket === "month") d.setUTCDate(1);
-  return d.toISOString().slice(0, 10);
-}
-
 /** Sessions, messages and relay tests per UTC day / ISO week / month, aggregated in SQL; empty buckets filled in. */
 export function attemptStats(r: StoreReader, bucket: Bucket, since: number, until: number): AttemptBucket[] {
   // attempt_days (migration 007) holds one row per UTC day; days are bucketed further here.
@@ -163,23 +144,18 @@ export function attemptStats(r: StoreReader, bucket: Bucket, since: number, unti
     since,
     until,
   );
-  if (rows.length === 0) return [];
-  const byStart = new Map(rows.map((x) => [x.start, x]));
-  const out: AttemptBucket[] = [];
-  const first = rows[0]!.start;
-  const last = bucketOf(Math.min(until - 1, Date.now()), bucket);
-  const end = rows[rows.length - 1]!.start > last ? rows[rows.length - 1]!.start : last;
-  for (let cur = first; cur <= end && out.length < MAX_BUCKETS; cur = nextBucket(cur, bucket)) {
-    const row = byStart.get(cur);
-    out.push({
-      start: cur + "T00:00:00.000Z",
+  return fillBuckets(
+    rows.map((x): [string, AttemptBucket] => [x.start, x]),
+    bucket,
+    until,
+    (start, row) => ({
+      start,
       sessions: row?.sessions ?? 0,
       messages: row?.messages ?? 0,
       relayTests: row?.relayTests ?? 0,
       proxyRequests: row?.proxyRequests ?? 0,
-    });
-  }
-  return out;
+    }),
+  );
 }
 
 export interface Totals {
