@@ -1,6 +1,6 @@
 // What a sensor pushes to a collector (the wire format of POST /api/v1/ingest) and what the collector serves back:
 // plain types shared by the sensor's SQLite outbox and the collector's PostgreSQL store.
-import type { StoredKind } from "./types.js";
+import type { EnvelopeKey, MessageRow, StoredKind } from "./types.js";
 
 /** The verdict without its evidence (kept on the sensor). */
 export interface FleetVerdict {
@@ -13,19 +13,7 @@ export interface FleetVerdict {
 }
 
 /** A message summary; `id` is the sensor's own message id, (sensor, id) is the idempotency key. */
-export interface FleetMessage {
-  id: number;
-  queueId: string;
-  sessionId: string;
-  receivedAt: number;
-  srcIp: string;
-  srcPort: number;
-  destIp: string;
-  destPort: number;
-  channel: string;
-  helo: string | null;
-  mailFrom: string | null;
-  rcptTo: string[];
+export interface FleetMessage extends Pick<MessageRow, EnvelopeKey> {
   subject: string | null;
   size: number;
   sha256: string;

@@ -141,6 +141,9 @@ export interface MessageRow {
   headers: HeaderField[];
 }
 
+/** The fields every view of a message shares (the sensor's rows, the fleet's summaries): identity, peers, envelope. */
+export type EnvelopeKey = "id" | "queueId" | "sessionId" | "receivedAt" | "srcIp" | "srcPort" | "destIp" | "destPort" | "channel" | "helo" | "mailFrom" | "rcptTo";
+
 export interface MessageFilter {
   kind?: StoredKind | undefined;
   since?: number | undefined;

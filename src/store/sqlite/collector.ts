@@ -2,6 +2,7 @@
 // over the messages table (already durable), the cursor advanced only after the collector acknowledged a batch.
 import type { FleetEvent, FleetMessage, FleetVerdict } from "../fleet.js";
 import type { StoredKind, StoreReader, StoreWriter } from "../types.js";
+import { json, messageEnvelope } from "./db.js";
 
 export const MESSAGE_CURSOR_KEY = "message_cursor";
 export const FLEET_DROPBOXES_KEY = "fleet_dropboxes";
@@ -29,14 +30,6 @@ export async function writeState(writer: StoreWriter, key: string, value: string
   ]);
 }
 
-function json<T>(s: unknown, fallback: T): T {
-  if (typeof s !== "string") return fallback;
-  try {
-    return JSON.parse(s) as T;
-  } catch {
-    return fallback;
-  }
-}
 
 function fleetVerdict(v: unknown): FleetVerdict | null {
   if (v === null || typeof v !== "object") return null;
@@ -65,18 +58,7 @@ export function messagesAfter(reader: StoreReader, cursor: number, limit: number
     limit,
   );
   return rows.map((r) => ({
-    id: r.id as number,
-    queueId: r.queue_id as string,
-    sessionId: r.session_id as string,
-    receivedAt: r.received_at as number,
-    srcIp: r.src_ip as string,
-    srcPort: r.src_port as number,
-    destIp: r.dest_ip as string,
-    destPort: r.dest_port as number,
-    channel: r.channel as string,
-    helo: (r.helo as string | null) ?? null,
-    mailFrom: (r.mail_from as string | null) ?? null,
-    rcptTo: json<unknown[]>(r.rcpt_to, []).map(String),
+    ...messageEnvelope(r),
     subject: (r.subject as string | null) ?? null,
     size: r.size as number,
     sha256: r.sha256 as string,

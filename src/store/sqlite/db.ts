@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "./driver.js";
-import type { MessageRow, SessionRecord, StoredKind } from "../types.js";
+import type { EnvelopeKey, MessageRow, SessionRecord, StoredKind } from "../types.js";
 
 export type Db = import("better-sqlite3").Database;
 
@@ -62,7 +62,8 @@ export function openReaderDb(path: string): Db {
   return db;
 }
 
-function json<T>(s: unknown, fallback: T): T {
+/** A JSON column's value, or `fallback` when it is NULL or not valid JSON. */
+export function json<T>(s: unknown, fallback: T): T {
   if (typeof s !== "string") return fallback;
   try {
     return JSON.parse(s) as T;
@@ -71,7 +72,8 @@ function json<T>(s: unknown, fallback: T): T {
   }
 }
 
-export function rowToMessage(r: Record<string, unknown>): MessageRow {
+/** The columns every view of a message shares: identity, peers, channel and envelope. */
+export function messageEnvelope(r: Record<string, unknown>): Pick<MessageRow, EnvelopeKey> {
   return {
     id: r.id as number,
     queueId: r.queue_id as string,
@@ -84,7 +86,13 @@ export function rowToMessage(r: Record<string, unknown>): MessageRow {
     channel: r.channel as string,
     helo: (r.helo as string | null) ?? null,
     mailFrom: (r.mail_from as string | null) ?? null,
-    rcptTo: json<string[]>(r.rcpt_to, []),
+    rcptTo: json<unknown[]>(r.rcpt_to, []).map(String),
+  };
+}
+
+export function rowToMessage(r: Record<string, unknown>): MessageRow {
+  return {
+    ...messageEnvelope(r),
     subject: (r.subject as string | null) ?? null,
     fromHeader: (r.from_hdr as string | null) ?? null,
     toHeader: (r.to_hdr as string | null) ?? null,

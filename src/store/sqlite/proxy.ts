@@ -2,6 +2,7 @@
 // read-only connection.
 import type { ProxyOutcome, ProxyProtocol, ProxyRequestRecord, ProxySessionRecord } from "../../proxy/types.js";
 import type { StoreReader, StoreWriter } from "../types.js";
+import { json } from "./db.js";
 
 export const MAX_PROXY_LIST_LIMIT = 1000;
 
@@ -54,14 +55,6 @@ export async function putProxySession(w: StoreWriter, s: ProxySessionRecord): Pr
   ]);
 }
 
-function json<T>(s: unknown, fallback: T): T {
-  if (typeof s !== "string") return fallback;
-  try {
-    return JSON.parse(s) as T;
-  } catch {
-    return fallback;
-  }
-}
 
 function rowToRequest(r: Record<string, unknown>): ProxyRequestRow {
   return {
