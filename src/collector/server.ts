@@ -1,7 +1,7 @@
 // The fleet collector: sensors push batches (bearer token per sensor) into PostgreSQL, and the same /api/v1 read
 // endpoints as a sensor answer across the fleet (with a `sensor` filter), plus /api/v1/sensors and the shared dropbox
 // list the sensors pull. Every /api/v1 request needs a token (a sensor's or a read token); /healthz is open.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
@@ -20,10 +20,12 @@ import {
 import { migratePg, openPgPool, type PgPool } from "../store/postgres/db.js";
 import { createTokenTable, type Principal } from "./auth.js";
 import { parseIngest } from "./protocol.js";
-import { DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "../web/http.js";
+import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "../web/http.js";
 
 /** Most shared dropboxes one answer lists (sensors pull the whole list). */
 export const MAX_DROPBOX_LIST = 100_000;
+/** Whole-request time limit of the collector (ingest batches can be large). */
+const COLLECTOR_REQUEST_TIMEOUT_MS = 120_000;
 const DAY_MS = 86_400_000;
 
 export interface Collector {
@@ -258,25 +260,7 @@ export async function createCollector(o: CollectorOptions): Promise<Collector> {
     throw new HttpError(pathMatched ? 405 : 404, pathMatched ? "method not allowed" : "not found");
   }
 
-  const server: Server = createServer((req, res) => {
-    req.on("error", () => {});
-    res.on("error", () => {});
-    handle(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      if (status === 500) log(`relaytrap: collector: ${req.method} ${req.url}: ${(err as Error).message}`);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      // An unread request body must not keep the connection (or be parsed as the next request).
-      if (!req.complete) res.setHeader("Connection", "close");
-      sendJson(res, status, { error: status === 500 ? "internal error" : (err as Error).message });
-    });
-  });
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 120_000;
-  server.keepAliveTimeout = 5_000;
-  server.maxHeadersCount = 100;
+  const server: Server = createJsonServer(handle, { name: "collector", log, sendJson, requestTimeoutMs: COLLECTOR_REQUEST_TIMEOUT_MS });
 
   return {
     pool,

@@ -1,7 +1,7 @@
 // HTTP pieces shared by the sensor's web server and the fleet collector: typed errors, query validation with zod,
 // JSON responses, bounded request bodies.
 import { isIP } from "node:net";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { z } from "zod";
 import { normalizeIp } from "../net/address.js";
 
@@ -67,4 +67,39 @@ export async function readBody(req: IncomingMessage, max: number): Promise<Buffe
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** Timeouts and header limits of relaytrap's HTTP servers (slowloris-safe). */
+export const HTTP_HEADERS_TIMEOUT_MS = 20_000;
+export const HTTP_KEEP_ALIVE_TIMEOUT_MS = 5_000;
+export const HTTP_MAX_HEADERS = 100;
+
+/**
+ * A node:http server around a handler that may throw: an HttpError becomes its status and message as JSON, anything
+ * else a logged 500 "internal error"; a request whose body was not read closes the connection.
+ */
+export function createJsonServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  o: { name: string; log: (line: string) => void; sendJson: (res: ServerResponse, status: number, body: unknown) => void; requestTimeoutMs: number },
+): Server {
+  const server = createServer((req, res) => {
+    req.on("error", () => {});
+    res.on("error", () => {});
+    handle(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) o.log(`relaytrap: ${o.name}: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // An unread request body must not keep the connection (or be parsed as the next request).
+      if (!req.complete) res.setHeader("Connection", "close");
+      o.sendJson(res, status, { error: status === 500 ? "internal error" : (err as Error).message });
+    });
+  });
+  server.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = o.requestTimeoutMs;
+  server.keepAliveTimeout = HTTP_KEEP_ALIVE_TIMEOUT_MS;
+  server.maxHeadersCount = HTTP_MAX_HEADERS;
+  return server;
 }

@@ -1,7 +1,7 @@
 // The web UI and JSON API on node:http: a route table, zod-validated queries, auth/CSRF, strict CSP on every answer.
 // It reads the store and follows events; it never writes protocol state.
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { isIP, type AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
@@ -22,7 +22,7 @@ import {
 import type { MessageRow, StoreReader } from "../store/types.js";
 import { listProxyRequests } from "../store/sqlite/proxy.js";
 import { listDeliveries } from "../store/sqlite/delivery.js";
-import { DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "./http.js";
+import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "./http.js";
 import { createAuth, sameToken, type LoginSession } from "./auth.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -89,6 +89,8 @@ interface Route {
 
 // ---------- query validation
 
+/** Whole-request time limit of the web UI/API. */
+const WEB_REQUEST_TIMEOUT_MS = 60_000;
 const time = timeParam;
 
 const messagesQuery = z
@@ -632,23 +634,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
     throw new HttpError(pathMatched ? 405 : 404, pathMatched ? "method not allowed" : "not found");
   }
 
-  const server: Server = createServer((req, res) => {
-    req.on("error", () => {});
-    res.on("error", () => {});
-    handle(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      if (status === 500) log(`relaytrap: web: ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      sendJson(res, status, { error: status === 500 ? "internal error" : (err as Error).message });
-    });
-  });
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
-  server.keepAliveTimeout = 5_000;
-  server.maxHeadersCount = 100;
+  const server: Server = createJsonServer(handle, { name: "web", log, sendJson, requestTimeoutMs: WEB_REQUEST_TIMEOUT_MS });
 
   return {
     async listen(hostPort) {
