@@ -181,36 +181,41 @@ function errorResponse(id: number, err: unknown): WriterResponse {
   return { id, ok: false, error: e.message ?? String(err), code: e.code ?? null, rawBytes };
 }
 
+function run(req: Exclude<WriterRequest, { op: "prune" | "close" }>): unknown {
+  return req.op === "putMessage" ? putMessage(req.arg) : req.op === "exec" ? exec(req.arg) : putSession(req.arg);
+}
+
 function flush(): void {
   scheduled = false;
   const batch = queue;
   queue = [];
   if (batch.length === 0) return;
-  const results: WriterResponse[] = [];
   const before = rawBytes;
+  let results: WriterResponse[] = [];
   try {
+    // The common case: the whole batch in one transaction, one fsync, no per-request savepoint.
     db.transaction(() => {
       for (const req of batch) {
-        // A savepoint per request: one bad row fails alone, the batch still commits.
-        try {
-          const result = db.transaction(() =>
-            req.op === "putMessage" ? putMessage(req.arg) : req.op === "exec" ? exec(req.arg) : putSession(req.arg),
-          )();
-          if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.size;
-          results.push({ id: req.id, ok: true, result: result ?? null, rawBytes });
-        } catch (err) {
-          // SQLITE_FULL (the storage cap), IOERR and NOMEM may roll back the whole transaction, not just the
-          // savepoint: then nothing of the batch is written, and the rest must not go on in autocommit mode.
-          if (!db.inTransaction) throw err;
-          results.push(errorResponse(req.id, err));
-        }
+        const result = run(req);
+        if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.size;
+        results.push({ id: req.id, ok: true, result: result ?? null, rawBytes });
       }
     })();
-  } catch (err) {
-    // The commit itself failed (disk full, I/O error): nothing in this batch is durable.
+  } catch {
+    // Something in the batch failed and the whole batch was rolled back: redo it one request per transaction, so a
+    // bad row fails alone and every other request still commits (and the storage-full or I/O error, if that was it,
+    // reaches each request it hits).
     rawBytes = before;
-    port.postMessage(batch.map((req) => errorResponse(req.id, err)));
-    return;
+    results = [];
+    for (const req of batch) {
+      try {
+        const result = db.transaction(() => run(req))();
+        if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.size;
+        results.push({ id: req.id, ok: true, result: result ?? null, rawBytes });
+      } catch (err) {
+        results.push(errorResponse(req.id, err));
+      }
+    }
   }
   port.postMessage(results.map((r) => ({ ...r, rawBytes })));
 }
