@@ -3,6 +3,7 @@
 // periodic pull of the shared dropbox list. Nothing here is on the SMTP path: the sink only appends to an array.
 // The collector URL is an operator-configured destination (config collectorUrl): nothing is sent without it.
 import type { Config } from "../config/schema.js";
+import { outboundFetch } from "../net/outbound.js";
 import type { EventSink, RelaytrapEvent } from "../events/dispatcher.js";
 import type { DeliveryStore } from "../store/delivery.js";
 import type { FleetDropbox, IngestBatch } from "../store/fleet.js";
@@ -153,7 +154,7 @@ export function createCollectorClient(o: CollectorClientOptions): CollectorClien
   async function post(batch: IngestBatch): Promise<void> {
     let res: Response;
     try {
-      res = await fetch(`${base}/api/v1/ingest`, {
+      res = await outboundFetch("collector", `${base}/api/v1/ingest`, {
         method: "POST",
         headers,
         body: JSON.stringify(batch),
@@ -234,7 +235,7 @@ export function createCollectorClient(o: CollectorClientOptions): CollectorClien
   }
 
   async function pullDropboxes(): Promise<void> {
-    const res = await fetch(`${base}/api/v1/dropboxes?limit=${MAX_FLEET_DROPBOXES}&min_score=${c.dropboxMinScore}`, {
+    const res = await outboundFetch("collector", `${base}/api/v1/dropboxes?limit=${MAX_FLEET_DROPBOXES}&min_score=${c.dropboxMinScore}`, {
       headers: { Authorization: headers.Authorization, "User-Agent": headers["User-Agent"] },
       signal: AbortSignal.any([shutdown.signal, AbortSignal.timeout(c.timeoutMs)]),
     });

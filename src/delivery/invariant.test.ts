@@ -28,9 +28,15 @@ const RULES: Array<{ what: string; pattern: RegExp; allowed: string[] }> = [
     // web/demo.ts dials only its own loopback listener (the demo feeds the sensor itself); reviewed, not outbound.
     allowed: ["net/outbound.ts", "web/demo.ts"],
   },
+  {
+    // HTTP clients too: the collector push and RDAP lookups go through outboundFetch in net/outbound.ts.
+    what: "an HTTP client (fetch, http/https request or get, undici)",
+    pattern: /(^|[^\w.])fetch\s*\(|import\s*{[^}]*\b(request|get)\b[^}]*}\s*from\s*["']node:https?["']|\bhttps?\.(request|get)\s*\(|from\s*["']undici["']/m,
+    allowed: ["net/outbound.ts"],
+  },
 ];
 
-it("only net/outbound.ts opens outbound connections; only delivery/transport.ts uses nodemailer", () => {
+it("only net/outbound.ts opens outbound connections or makes HTTP requests; only delivery/transport.ts uses nodemailer", () => {
   const offenders: string[] = [];
   for (const file of sources(SRC)) {
     const rel = relative(SRC, file).split("\\").join("/");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer, type AddressInfo } from "node:net";
 import { describe, it } from "node:test";
-import { createOutbound, nonGlobalReason, OutboundRefused, OutboundTemporary, type Resolver, type Route } from "./outbound.js";
+import { createOutbound, nonGlobalReason, outboundFetch, OutboundRefused, OutboundTemporary, type Resolver, type Route } from "./outbound.js";
 
 function enodata(): Error {
   return Object.assign(new Error("no data"), { code: "ENODATA" });
@@ -134,6 +134,14 @@ describe("outbound allow-list", () => {
       socket.destroy();
     } finally {
       server.close();
+    }
+  });
+});
+
+describe("outboundFetch", () => {
+  it("refuses anything but http and https URLs before any request", async () => {
+    for (const url of ["file:///etc/passwd", "ftp://127.0.0.1/x", "data:text/plain,hi"]) {
+      await assert.rejects(outboundFetch("rdap", url), OutboundRefused, url);
     }
   });
 });

@@ -245,3 +245,17 @@ export function createOutbound(o: OutboundOptions): Outbound {
     },
   };
 }
+
+/** Why relaytrap may make an HTTP request. Each is off unless the operator turns it on: pushing to the configured
+ * collectorUrl, and RDAP abuse-contact lookups of `relaytrap report --to auto`. */
+export type HttpPurpose = "collector" | "rdap";
+
+/** THE HTTP client path: the only `fetch` in relaytrap (src/delivery/invariant.test.ts enforces it), so every HTTP
+ * request is one of the purposes above. Only http: and https: URLs. */
+export function outboundFetch(purpose: HttpPurpose, url: string | URL, init: RequestInit = {}): Promise<Response> {
+  const u = typeof url === "string" ? new URL(url) : url;
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    return Promise.reject(new OutboundRefused(`${purpose}: ${u.protocol} URLs are not allowed`));
+  }
+  return fetch(u, init);
+}

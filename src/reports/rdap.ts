@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { BlockList, isIP } from "node:net";
 import { join } from "node:path";
+import { outboundFetch } from "../net/outbound.js";
 
 /** Largest bootstrap file or RDAP answer read. */
 export const MAX_RDAP_BYTES = 4 * 1024 * 1024;
@@ -36,7 +37,7 @@ export interface AbuseContact {
 type Bootstrap = { services: Array<[string[], string[]]> };
 
 async function getLimited(url: string, timeoutMs: number): Promise<unknown> {
-  const res = await fetch(url, { headers: { Accept: "application/rdap+json, application/json" }, signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+  const res = await outboundFetch("rdap", url, { headers: { Accept: "application/rdap+json, application/json" }, signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
   if (Number(res.headers.get("content-length") ?? "0") > MAX_RDAP_BYTES) throw new Error(`${url}: answer too large`);
   const chunks: Uint8Array[] = [];
