@@ -102,6 +102,7 @@ export interface PrunePolicy {
 /** The single writer. putMessage resolves only once the message is durably committed. */
 export interface StoreWriter {
   putMessage(m: NewMessage): Promise<number>;
+  /** Lazy: committed with the next message (or within writer.LAZY_SEND_MS), not in a commit of its own. */
   putSession(s: SessionRecord): Promise<void>;
   prune(policy: PrunePolicy): Promise<PruneResult>;
   /** For store/ modules only (SQL stays below store/): statements run atomically in the next group commit. */

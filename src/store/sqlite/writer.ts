@@ -8,6 +8,9 @@ import type { WriterRequest, WriterResponse } from "./writer-worker.js";
 
 /** How long a closing writer thread may take to exit by itself before it is terminated. */
 const WORKER_EXIT_GRACE_MS = 5000;
+/** Longest a lazy request (a session row) waits for a message to share its commit with. A crash in that window loses
+ * the row; nothing acknowledged to a client depends on it. */
+export const LAZY_SEND_MS = 50;
 
 export class StoreError extends Error {
   constructor(
@@ -57,27 +60,38 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
   worker.on("exit", (code) => fail(new Error(`writer exited with code ${code}`)));
   await ready;
 
-  // Requests made in one event-loop turn go to the worker in one message (they are committed together anyway).
+  // Requests made in one event-loop turn go to the worker in one message (they are committed together anyway). Lazy
+  // requests (session rows: no reply waits on them) ride along with the next one, or go after LAZY_SEND_MS: a commit
+  // (and an fsync) of their own per connection cost the writer as much as the message insert.
   let outbox: WriterRequest[] = [];
+  let sendSoon = false;
+  let lazyTimer: NodeJS.Timeout | null = null;
   const send = () => {
+    sendSoon = false;
+    if (lazyTimer) clearTimeout(lazyTimer);
+    lazyTimer = null;
     const batch = outbox;
     outbox = [];
     if (batch.length) worker.postMessage(batch);
   };
 
-  function call<T>(req: Payload): Promise<T> {
+  function call<T>(req: Payload, lazy = false): Promise<T> {
     if (dead) return Promise.reject(new StoreError(`store writer stopped: ${(dead as Error).message}`, null));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (outbox.length === 0) setImmediate(send);
       outbox.push({ ...req, id } as WriterRequest);
+      if (sendSoon) return;
+      if (!lazy) {
+        sendSoon = true;
+        setImmediate(send);
+      } else lazyTimer ??= setTimeout(send, LAZY_SEND_MS);
     });
   }
 
   return {
     putMessage: (m: NewMessage) => call<number>({ op: "putMessage", arg: m }),
-    putSession: (s: SessionRecord) => call<void>({ op: "putSession", arg: s }),
+    putSession: (s: SessionRecord) => call<void>({ op: "putSession", arg: s }, true),
     prune: (p: PrunePolicy) => call<PruneResult>({ op: "prune", arg: p }),
     exec: (statements) => call({ op: "exec", arg: statements }),
     rawBytes: () => rawBytes,
