@@ -37,6 +37,9 @@ it("gives the same result for any chunking of the same stream", () => {
     fc.property(fc.array(line, { maxLength: 20 }), fc.constantFrom("\r\n", "\n"), fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 40 }), (lines, eol, cuts) => {
       const stream = Buffer.from(lines.filter((l) => l !== "." && l !== ".\r").map((l) => l + eol).join("") + "." + eol + "AFTER");
       const whole = feed([stream]);
+      // Against the definition: every line as sent, less one leading dot (RFC 5321 4.5.2).
+      const expected = lines.filter((l) => l !== "." && l !== ".\r").map((l) => (l.startsWith(".") ? l.slice(1) : l) + eol).join("");
+      assert.equal(whole.body?.toString(), expected);
       const chunks: Buffer[] = [];
       let pos = 0;
       for (let i = 0; pos < stream.length; i++) {

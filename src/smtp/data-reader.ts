@@ -11,6 +11,7 @@ export interface DataResult {
 const DOT = 0x2e;
 const CR = 0x0d;
 const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
 
 export class DataReader {
   private chunks: Buffer[] = [];
@@ -43,38 +44,48 @@ export class DataReader {
       buf = Buffer.concat([this.carry, input]);
       this.carry = null;
     }
-    let pos = 0;
     const len = buf.length;
+    let pos = 0;
+    // Bytes from `span` up to the current line are kept in one piece: a new piece only where a stuffed dot is left
+    // out, not one per line (a 100 KB message is ~1,500 lines).
+    let span = 0;
     while (pos < len) {
       if (this.atLineStart) {
         if (buf[pos] === DOT) {
-          if (pos + 1 >= len) {
-            this.carry = buf.subarray(pos);
-            return { done: false, rest: Buffer.alloc(0) };
-          }
+          if (pos + 1 >= len) return this.hold(buf, span, pos);
           const b1 = buf[pos + 1];
-          if (b1 === LF) return { done: true, rest: buf.subarray(pos + 2) };
+          if (b1 === LF) return this.end(buf, span, pos, pos + 2);
           if (b1 === CR) {
-            if (pos + 2 >= len) {
-              this.carry = buf.subarray(pos);
-              return { done: false, rest: Buffer.alloc(0) };
-            }
-            if (buf[pos + 2] === LF) return { done: true, rest: buf.subarray(pos + 3) };
+            if (pos + 2 >= len) return this.hold(buf, span, pos);
+            if (buf[pos + 2] === LF) return this.end(buf, span, pos, pos + 3);
           }
-          pos += 1; // dot-stuffing: drop the leading dot of the line
+          // Dot-stuffing: the line's leading dot is dropped.
+          this.keep(buf.subarray(span, pos));
+          pos += 1;
+          span = pos;
         }
         this.atLineStart = false;
       }
       const nl = buf.indexOf(LF, pos);
-      if (nl === -1) {
-        this.keep(buf.subarray(pos));
-        return { done: false, rest: Buffer.alloc(0) };
-      }
-      this.keep(buf.subarray(pos, nl + 1));
+      if (nl === -1) break;
       pos = nl + 1;
       this.atLineStart = true;
     }
-    return { done: false, rest: Buffer.alloc(0) };
+    this.keep(buf.subarray(span, len));
+    return { done: false, rest: EMPTY };
+  }
+
+  /** A possible terminator is cut by the chunk boundary: keep what precedes it, hold it back for the next chunk. */
+  private hold(buf: Buffer, span: number, pos: number): DataResult {
+    this.keep(buf.subarray(span, pos));
+    this.carry = buf.subarray(pos);
+    return { done: false, rest: EMPTY };
+  }
+
+  /** The end-of-data line starts at `pos`; what follows it from `after` on is pipelined input. */
+  private end(buf: Buffer, span: number, pos: number, after: number): DataResult {
+    this.keep(buf.subarray(span, pos));
+    return { done: true, rest: buf.subarray(after) };
   }
 
   /** The message as received; only meaningful when !tooBig. */
