@@ -14,7 +14,7 @@ Usage:
                                      run the current analyzer over every stored message again
   relaytrap check-config [--config FILE]
                                      validate the config (file + environment) and print it, secrets masked
-  relaytrap doctor [--config FILE]   check ports, data dir, disk space, sensor IPs, delivery and web exposure
+  relaytrap doctor [--config FILE]   check ports, data dir, disk space, open files, sensor IPs, delivery, web exposure
   relaytrap delivery off|on|status [--data-dir DIR] [--config FILE]
                                      the delivery kill switch (persisted; a running sensor obeys at once)
   relaytrap import PATH [--data-dir DIR] [--sensor-ip IP]...
@@ -120,6 +120,9 @@ async function cmdRun(argv: string[]): Promise<void> {
     die(e.message, 1);
   }
   for (const l of sensor.listeners) process.stdout.write(`relaytrap: listening ${l.kind} on ${l.address}\n`);
+  const { openFilesCheck } = await import("./doctor.js");
+  const files = openFilesCheck(config);
+  if (files.level !== "ok") process.stderr.write(`relaytrap: warning: open files: ${files.detail}\n`);
   process.stdout.write(`relaytrap: ready (data in ${config.dataDir})\n`);
   stopOnSignals(() => sensor.close());
   process.on("SIGHUP", () => sensor.reopenLogs());

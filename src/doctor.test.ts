@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { it } from "node:test";
 import { tempDir, runCli } from "../test/helpers/sensor.js";
 import { configSchema } from "./config/schema.js";
-import { runDoctor } from "./doctor.js";
+import { openFileLimit, openFilesCheck, runDoctor } from "./doctor.js";
 
 it("reports a busy port, an unusable data dir, sensor IPs behind NAT, delivery on, and an exposed web UI", async () => {
   const busy = createServer();
@@ -46,4 +46,15 @@ it("exits 0 when nothing fails and 1 when something does", async () => {
   const bad = await runCli(["doctor", "--data-dir", join(file, "d")], { RELAYTRAP_SMTP_LISTEN: "127.0.0.1:0", RELAYTRAP_WEB_LISTEN: "127.0.0.1:0" });
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /^FAIL {2}data dir/m);
+});
+
+it("warns when the session limits can exceed the open-files limit", () => {
+  const config = configSchema.parse({ limits: { maxSessions: 30_000 }, proxyListen: ["127.0.0.1:0"] });
+  const low = openFilesCheck(config, 20_000);
+  assert.equal(low.level, "warn");
+  assert.match(low.detail, /limit 20000 is below limits\.maxSessions \+ proxy\.limits\.maxSessions \+ 64 = 32064/);
+  assert.equal(openFilesCheck(config, 65_536).level, "ok");
+  assert.equal(openFilesCheck(config, null).level, "ok");
+  // This machine's own limit is read from /proc.
+  assert.ok((openFileLimit() ?? 1) > 0);
 });

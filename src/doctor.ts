@@ -1,6 +1,7 @@
 // `relaytrap doctor`: checks a configuration against this machine before a real start — ports, data dir, disk space,
-// sensor addresses, delivery, web exposure. Prints one line per check; FAIL lines make the exit status non-zero.
-import { accessSync, constants, mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+// open-files limit, sensor addresses, delivery, web exposure. Prints one line per check; FAIL lines make the exit status
+// non-zero.
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { networkInterfaces } from "node:os";
 import { join } from "node:path";
@@ -29,6 +30,34 @@ export function localAddresses(): Set<string> {
   const out = new Set<string>();
   for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(normalizeIp(a.address));
   return out;
+}
+
+/** Descriptors the sensor needs besides its sessions: listeners, the database and its WAL, logs, worker, DNS. */
+export const FD_RESERVE = 64;
+
+/** The soft open-files limit of this process (Linux /proc), or null where it cannot be read. */
+export function openFileLimit(limitsFile = "/proc/self/limits"): number | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(limitsFile, "utf8"));
+    if (!m) return null;
+    return m[1] === "unlimited" ? Number.POSITIVE_INFINITY : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** Past the open-files limit, new connections are accepted and closed at once: no 421, just a dead connection, the
+ * kind of oddity a scanner notices. Warn when the session limits can reach it. */
+export function openFilesCheck(config: Config, limit = openFileLimit()): Check {
+  const needed = config.limits.maxSessions + (config.proxyListen.length > 0 ? config.proxy.limits.maxSessions : 0) + FD_RESERVE;
+  const what = `limits.maxSessions${config.proxyListen.length > 0 ? " + proxy.limits.maxSessions" : ""} + ${FD_RESERVE} = ${needed}`;
+  if (limit === null) return { level: "ok", name: "open files", detail: `limit unknown here; the sessions need up to ${what}` };
+  if (limit >= needed) return { level: "ok", name: "open files", detail: `limit ${limit}, enough for ${what}` };
+  return {
+    level: "warn",
+    name: "open files",
+    detail: `limit ${limit} is below ${what}: past it new clients get a dead connection instead of a 421; raise it (LimitNOFILE in deploy/relaytrap.service) or lower limits.maxSessions`,
+  };
 }
 
 export async function runDoctor(config: Config): Promise<Check[]> {
@@ -64,6 +93,8 @@ export async function runDoctor(config: Config): Promise<Check[]> {
   } catch (err) {
     add("FAIL", "data dir", `${config.dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+
+  checks.push(openFilesCheck(config));
 
   const local = localAddresses();
   if (config.sensorIps.length === 0) {
