@@ -10,10 +10,29 @@ export interface ExecArg {
   params: unknown[];
 }
 
+/** A message row as bound to the INSERT: JSON columns already serialized on the main thread, because a structured
+ * clone of the object graphs (headers, verdict, attachments) to this thread costs more than JSON.stringify there. */
+export type MessageParams = Omit<NewMessage, "raw" | "rcptTo" | "verdict" | "attachments" | "headers"> & {
+  rcptTo: string;
+  rcptCount: number;
+  bodyStored: 0 | 1;
+  verdict: string | null;
+  attachments: string;
+  headers: string;
+};
+
+/** A session row as bound to the INSERT (JSON columns serialized, see MessageParams). */
+export type SessionParams = Omit<SessionRecord, "tls" | "auth" | "transcript" | "transcriptTruncated"> & {
+  tls: string | null;
+  auth: string;
+  transcript: string;
+  transcriptTruncated: 0 | 1;
+};
+
 export type WriterRequest =
-  | { id: number; op: "putMessage"; arg: NewMessage }
+  | { id: number; op: "putMessage"; arg: { params: MessageParams; raw: Buffer | null } }
   | { id: number; op: "exec"; arg: ExecArg[] }
-  | { id: number; op: "putSession"; arg: SessionRecord }
+  | { id: number; op: "putSession"; arg: SessionParams }
   | { id: number; op: "prune"; arg: PrunePolicy }
   | { id: number; op: "close" };
 
@@ -43,30 +62,14 @@ const insertSession = db.prepare(`INSERT OR REPLACE INTO sessions (id, protocol,
   close_reason) VALUES (@id, @protocol, @channel, @startedAt, @endedAt, @srcIp, @srcPort, @destIp, @destPort, @target,
   @helo, @rdns, @tls, @auth, @transcript, @transcriptTruncated, @commands, @messages, @closeReason)`);
 
-function putMessage(m: NewMessage): number {
-  const info = insertMessage.run({
-    ...m,
-    raw: undefined,
-    rcptTo: JSON.stringify(m.rcptTo),
-    rcptCount: m.rcptTo.length,
-    bodyStored: m.raw ? 1 : 0,
-    verdict: m.verdict ? JSON.stringify(m.verdict) : null,
-    attachments: JSON.stringify(m.attachments),
-    headers: JSON.stringify(m.headers),
-  });
-  const id = Number(info.lastInsertRowid);
+function putMessage(m: { params: MessageParams; raw: Buffer | null }): number {
+  const id = Number(insertMessage.run(m.params).lastInsertRowid);
   if (m.raw) insertRaw.run(id, m.raw);
   return id;
 }
 
-function putSession(s: SessionRecord): void {
-  insertSession.run({
-    ...s,
-    tls: s.tls ? JSON.stringify(s.tls) : null,
-    auth: JSON.stringify(s.auth),
-    transcript: JSON.stringify(s.transcript),
-    transcriptTruncated: s.transcriptTruncated ? 1 : 0,
-  });
+function putSession(s: SessionParams): void {
+  insertSession.run(s);
 }
 
 function prune(p: PrunePolicy): PruneResult {
@@ -197,7 +200,7 @@ function flush(): void {
     db.transaction(() => {
       for (const req of batch) {
         const result = run(req);
-        if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.size;
+        if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.params.size;
         results.push({ id: req.id, ok: true, result: result ?? null, rawBytes });
       }
     })();
@@ -210,7 +213,7 @@ function flush(): void {
     for (const req of batch) {
       try {
         const result = db.transaction(() => run(req))();
-        if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.size;
+        if (req.op === "putMessage" && req.arg.raw) rawBytes += req.arg.params.size;
         results.push({ id: req.id, ok: true, result: result ?? null, rawBytes });
       } catch (err) {
         results.push(errorResponse(req.id, err));

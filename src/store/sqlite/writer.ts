@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { NewMessage, PrunePolicy, PruneResult, SessionRecord, StoreWriter } from "../types.js";
 import { DB_FILE } from "./db.js";
-import type { WriterRequest, WriterResponse } from "./writer-worker.js";
+import type { MessageParams, SessionParams, WriterRequest, WriterResponse } from "./writer-worker.js";
 
 /** How long a closing writer thread may take to exit by itself before it is terminated. */
 const WORKER_EXIT_GRACE_MS = 5000;
@@ -90,8 +90,8 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
   }
 
   return {
-    putMessage: (m: NewMessage) => call<number>({ op: "putMessage", arg: m }),
-    putSession: (s: SessionRecord) => call<void>({ op: "putSession", arg: s }, true),
+    putMessage: (m: NewMessage) => call<number>({ op: "putMessage", arg: { params: messageParams(m), raw: m.raw } }),
+    putSession: (s: SessionRecord) => call<void>({ op: "putSession", arg: sessionParams(s) }, true),
     prune: (p: PrunePolicy) => call<PruneResult>({ op: "prune", arg: p }),
     exec: (statements) => call({ op: "exec", arg: statements }),
     rawBytes: () => rawBytes,
@@ -106,5 +106,29 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
       clearTimeout(timer);
       if (stuck) await worker.terminate();
     },
+  };
+}
+
+function messageParams(m: NewMessage): MessageParams {
+  const { raw, rcptTo, verdict, attachments, headers, ...plain } = m;
+  return {
+    ...plain,
+    rcptTo: JSON.stringify(rcptTo),
+    rcptCount: rcptTo.length,
+    bodyStored: raw ? 1 : 0,
+    verdict: verdict ? JSON.stringify(verdict) : null,
+    attachments: JSON.stringify(attachments),
+    headers: JSON.stringify(headers),
+  };
+}
+
+function sessionParams(s: SessionRecord): SessionParams {
+  const { tls, auth, transcript, transcriptTruncated, ...plain } = s;
+  return {
+    ...plain,
+    tls: tls ? JSON.stringify(tls) : null,
+    auth: JSON.stringify(auth),
+    transcript: JSON.stringify(transcript),
+    transcriptTruncated: transcriptTruncated ? 1 : 0,
   };
 }
