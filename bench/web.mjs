@@ -156,6 +156,19 @@ function generateStore(dbPath, n, migrationsDir) {
     })();
     if ((start / BATCH) % 4 === 3) log(`  generated ${Math.min(n, start + BATCH)} messages (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
+  // The rollups and counters (attempt_days, store_totals, verdict_dropboxes, ...) were kept by the migrations' triggers
+  // on the inserts above, as in the writer. What the sensor learns outside the writer's inserts (dropbox learning in
+  // delivery/engine.ts -> store/sqlite/delivery.ts) is filled here from the same rows, as it would have recorded them:
+  // the relay tests' dropboxes with their sources. (Its spam-recipient counting is left out: every generated spam
+  // recipient is unique, so none would become a recurring dropbox, and the web API does not read the recipients.)
+  db.transaction(() => {
+    db.exec(`INSERT OR IGNORE INTO address_sources (role, address, src_ip, last_seen)
+      SELECT 'd', lower(d.value), m.src_ip, MAX(m.received_at) FROM messages m, json_each(m.verdict, '$.dropboxes') d
+      WHERE m.kind = 'relay-test' GROUP BY 2, 3`);
+    db.exec(`INSERT OR IGNORE INTO dropboxes (address, first_seen, last_seen, tests, distinct_sources, tester, source)
+      SELECT lower(d.value), MIN(m.received_at), MAX(m.received_at), COUNT(*), COUNT(DISTINCT m.src_ip), NULL, 'relay-test'
+      FROM messages m, json_each(m.verdict, '$.dropboxes') d WHERE m.kind = 'relay-test' GROUP BY 1`);
+  })();
   // No ANALYZE: the sensor never runs it, so a real store has no sqlite_stat1 and the planner works without statistics.
   db.pragma("wal_checkpoint(TRUNCATE)");
   db.close();

@@ -224,6 +224,26 @@ describe("web API", () => {
     assert.ok(d.items.some((x: { address: string; tests: number }) => x.address === "dropbox@dropbox.example" && x.tests === 1));
   });
 
+  test("summary: totals from the store's counters equal a COUNT over the rows", async () => {
+    const s = (await http(port, "/api/v1/summary")).json();
+    const counted = t.sensor.reader.get<Record<string, number>>(
+      `SELECT (SELECT COUNT(*) FROM sessions) AS sessions, COUNT(*) AS messages, SUM(kind = 'relay-test') AS relayTests,
+         SUM(kind = 'spam') AS spam, SUM(kind = 'other') AS other, SUM(size) AS bytes,
+         (SELECT COUNT(*) FROM (SELECT src_ip FROM sessions UNION SELECT src_ip FROM messages)) AS sources FROM messages`,
+    );
+    assert.deepEqual(s.totals, counted);
+    assert.deepEqual(s.totals, { ...s.totals, sessions: 2, messages: 2, relayTests: 1, spam: 1, other: 0, sources: 1 });
+    assert.deepEqual(s.last24h, s.totals);
+    assert.deepEqual(
+      s.topSources.map((x: { ip: string; sessions: number; messages: number; relayTests: number }) => [x.ip, x.sessions, x.messages, x.relayTests]),
+      [["127.0.0.1", 2, 2, 1]],
+    );
+    assert.deepEqual(
+      s.topDropboxes.map((d: { address: string; tests: number; sources: number }) => [d.address, d.tests, d.sources]),
+      [["dropbox@dropbox.example", 1, 1]],
+    );
+  });
+
   test("stats/attempts per day, week, month computed in SQL", async () => {
     for (const bucket of ["day", "week", "month"]) {
       const s = (await http(port, `/api/v1/stats/attempts?bucket=${bucket}`)).json();
