@@ -197,6 +197,21 @@ export async function startSmtpSink({ maxConnections = 2000 } = {}) {
   throw new Error(`smtp-sink did not answer on ${port}: ${err}`);
 }
 
+/** bench/floor-sink.mjs: a minimal Node SMTP responder (no storage), the floor for any Node server here. */
+export async function startNodeFloor() {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(ROOT, "bench", "floor-sink.mjs"), String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  proc.stderr.on("data", (d) => (err.length < 65536 ? (err += d) : null));
+  for (let i = 0; i < 100; i++) {
+    if (proc.exitCode !== null) throw new Error(`floor-sink exited (${proc.exitCode}): ${err}`);
+    if (await probeBanner(port, 500)) return { proc, pid: proc.pid, port, stop: () => stopProcess(proc, 3000) };
+    await sleep(50);
+  }
+  await stopProcess(proc, 1000);
+  throw new Error(`floor-sink did not answer on ${port}: ${err}`);
+}
+
 /** Messages (and how many with their body stored) in a relaytrap data dir, read with the project's better-sqlite3. */
 export function countStored(dataDir) {
   const require = createRequire(join(ROOT, "package.json"));

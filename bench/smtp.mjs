@@ -8,6 +8,7 @@
 //   node bench/smtp.mjs --quick    1 block, small counts (npm run bench; < 2 minutes)
 //   options: --blocks N  --only ID[,ID]  --no-append  --cpu-prof DIR (relaytrap under node --cpu-prof; not appended)
 //            --postfix (add the real Postfix to every block)
+//            --floor (add bench/floor-sink.mjs, a minimal Node responder without storage, to every block: D)
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,6 +24,7 @@ import {
   median,
   requireBuilt,
   runBounded,
+  startNodeFloor,
   startPostfix,
   startRelaytrap,
   startSmtpSink,
@@ -40,9 +42,10 @@ const SCENARIOS = [
 ];
 /** Issue 8 item 10: >= 0.35 of smtp-sink, and faster than the real Postfix with discard (ratio >= 1). */
 const TARGET_RATIO = 0.35;
+const LETTER = { relaytrap: "A", "smtp-sink": "B", postfix: "C", "node-floor": "D" };
 
 function parseArgs(argv) {
-  const o = { quick: false, blocks: null, only: null, append: true, cpuProf: null, postfix: false };
+  const o = { quick: false, blocks: null, only: null, append: true, cpuProf: null, postfix: false, floor: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--quick") o.quick = true;
@@ -51,8 +54,9 @@ function parseArgs(argv) {
     else if (a === "--no-append") o.append = false;
     else if (a === "--cpu-prof") o.cpuProf = argv[++i];
     else if (a === "--postfix") o.postfix = true;
+    else if (a === "--floor") o.floor = true;
     else if (a === "-h" || a === "--help") {
-      process.stdout.write("usage: node bench/smtp.mjs [--quick] [--blocks N] [--only ID,..] [--no-append] [--cpu-prof DIR] [--postfix]\n");
+      process.stdout.write("usage: node bench/smtp.mjs [--quick] [--blocks N] [--only ID,..] [--no-append] [--cpu-prof DIR] [--postfix] [--floor]\n");
       process.stdout.write(`scenarios: ${SCENARIOS.map((s) => s.id).join(", ")}\n`);
       process.exit(0);
     } else {
@@ -133,7 +137,7 @@ async function runOnce(server, sc, count, warm, o) {
       await runBounded("/usr/sbin/postsuper", ["-c", join(POSTFIX_DIR, "etc"), "-d", "ALL"], 30_000);
     }
   }
-  const sink = await startSmtpSink({ maxConnections: Math.max(1000, sc.s * 2) });
+  const sink = server === "node-floor" ? await startNodeFloor() : await startSmtpSink({ maxConnections: Math.max(1000, sc.s * 2) });
   try {
     await runSource(sc, warm, sink.port, timeoutMs);
     const ms = await runSource(sc, count, sink.port, timeoutMs);
@@ -166,7 +170,8 @@ async function main() {
   const warm = o.quick ? 100 : 200;
   // Whole-run deadline: quick must stay under 2 minutes (3 with --postfix); a stuck full run gives up rather than hang.
   const deadline = Date.now() + (o.quick ? (o.postfix ? 170_000 : 110_000) : 60 * 60_000);
-  const order = o.postfix ? ["relaytrap", "smtp-sink", "postfix", "postfix", "smtp-sink", "relaytrap"] : ["relaytrap", "smtp-sink", "smtp-sink", "relaytrap"];
+  const middle = [...(o.postfix ? ["postfix"] : []), ...(o.floor ? ["node-floor"] : [])];
+  const order = ["relaytrap", "smtp-sink", ...middle, ...[...middle].reverse(), "smtp-sink", "relaytrap"];
   const env = machine();
   const t0 = Date.now();
   const rows = [];
@@ -175,7 +180,7 @@ async function main() {
     log(`${sc.id}: smtp-source ${sourceArgs(sc, count).join(" ")}`);
     const blocks = [];
     for (let b = 0; b < o.blocks; b++) {
-      const runs = { relaytrap: [], "smtp-sink": [], postfix: [] };
+      const runs = { relaytrap: [], "smtp-sink": [], postfix: [], "node-floor": [] };
       for (const server of order) {
         if (Date.now() > deadline) {
           log("bench: deadline reached, stopping early (partial results)");
@@ -192,6 +197,7 @@ async function main() {
         rt: mean(runs.relaytrap),
         sink: mean(runs["smtp-sink"]),
         pf: o.postfix ? mean(runs.postfix) : NaN,
+        floor: o.floor ? mean(runs["node-floor"]) : NaN,
         storeOk: runs.relaytrap.every((r) => r.storeOk),
         cpuMain: runs.relaytrap.reduce((a, r) => a + r.cpuMain, 0) / runs.relaytrap.length,
         cpuOther: runs.relaytrap.reduce((a, r) => a + r.cpuOther, 0) / runs.relaytrap.length,
@@ -207,7 +213,7 @@ async function main() {
   lines.push(`### SMTP throughput${o.quick ? " (quick)" : ""}, ${env.date}`);
   lines.push("");
   lines.push(
-    `- command: \`${["node bench/smtp.mjs", ...process.argv.slice(2)].join(" ")}\` (${o.blocks} block(s) of ${o.postfix ? "A B C C B A, A = relaytrap, B = smtp-sink, C = real Postfix" : "A B B A, A = relaytrap, B = smtp-sink"})`,
+    `- command: \`${["node bench/smtp.mjs", ...process.argv.slice(2)].join(" ")}\` (${o.blocks} block(s) of ${order.map((x) => LETTER[x]).join(" ")}, A = relaytrap, B = smtp-sink${o.postfix ? ", C = real Postfix" : ""}${o.floor ? ", D = Node floor (bench/floor-sink.mjs)" : ""})`,
   );
   lines.push(`- node ${env.node}; CPU: ${env.cpu} x ${env.cores}; load average at start ${env.load}, at end ${loadAtEnd}; data dir on ${env.tmp} (${env.tmpFs})`);
   lines.push(`- every run: fresh server (relaytrap: fresh data dir, bodies stored, synchronous=FULL), ${warm} untimed warm-up messages, then the timed smtp-source run; msg/s = messages / wall time of smtp-source`);
@@ -220,11 +226,12 @@ async function main() {
         "started fresh per run (`postfix start`), queue drained by the discard agent and the instance stopped after each run",
     );
   }
+  if (o.floor) lines.push("- Node floor: `node bench/floor-sink.mjs PORT`, a minimal Node SMTP responder (no parsing, storage or events): what any Node server can reach here");
   if (o.cpuProf) lines.push(`- relaytrap ran under \`node --cpu-prof\` (slower than normal)`);
   lines.push("");
-  const pfHead = o.postfix ? " Postfix msg/s | relaytrap/Postfix (median) | min–max | ≥ 1 |" : "";
+  const pfHead = (o.postfix ? " Postfix msg/s | relaytrap/Postfix (median) | min–max | ≥ 1 |" : "") + (o.floor ? " Node floor msg/s | floor/smtp-sink (median) |" : "");
   lines.push(`| scenario | smtp-source parameters | relaytrap msg/s | smtp-sink msg/s | ratio (median) | ratio min–max | ≥ ${TARGET_RATIO.toFixed(2)} |${pfHead} store check | relaytrap CPU ms/msg: main + other threads |`);
-  lines.push(`|---|---|---:|---:|---:|---:|:-:|${o.postfix ? "---:|---:|---:|:-:|" : ""}:-:|---:|`);
+  lines.push(`|---|---|---:|---:|---:|---:|:-:|${o.postfix ? "---:|---:|---:|:-:|" : ""}${o.floor ? "---:|---:|" : ""}:-:|---:|`);
   for (const { sc, count, blocks } of rows) {
     const ratios = blocks.map((b) => b.rt / b.sink);
     const med = median(ratios);
@@ -233,9 +240,10 @@ async function main() {
     const pfCols = o.postfix
       ? ` ${fmt(median(blocks.map((b) => b.pf)))} | ${pfMed.toFixed(2)} | ${Math.min(...pfRatios).toFixed(2)}–${Math.max(...pfRatios).toFixed(2)} | ${pfMed >= 1 ? "yes" : "**no**"} |`
       : "";
+    const floorCols = o.floor ? ` ${fmt(median(blocks.map((b) => b.floor)))} | ${median(blocks.map((b) => b.floor / b.sink)).toFixed(3)} |` : "";
     lines.push(
       `| ${sc.title} | \`${sourceArgs(sc, count).join(" ")}\` | ${fmt(median(blocks.map((b) => b.rt)))} | ${fmt(median(blocks.map((b) => b.sink)))} | ` +
-        `${med.toFixed(3)} | ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)} | ${med >= TARGET_RATIO ? "yes" : "**no**"} |${pfCols} ` +
+        `${med.toFixed(3)} | ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)} | ${med >= TARGET_RATIO ? "yes" : "**no**"} |${pfCols}${floorCols} ` +
         `${blocks.every((b) => b.storeOk) ? `ok (${count + warm}/run)` : "**FAILED**"} | ` +
         `${median(blocks.map((b) => b.cpuMain)).toFixed(2)} + ${median(blocks.map((b) => b.cpuOther)).toFixed(2)} |`,
     );
