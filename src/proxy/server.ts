@@ -58,10 +58,33 @@ const EVENT_HEADER_NAMES = 30;
 /** Characters of one header value in a proxy.request event. */
 const EVENT_HEADER_VALUE_CHARS = 200;
 
+/** A live connection, as close() sees it. */
+interface Conn {
+  diverted: () => boolean;
+  /** Set by close() when it waits for this connection to end. */
+  onClosed: (() => void) | null;
+}
+
 type Phase = "sniff" | "socks" | "http-head" | "http-body" | "waiting" | "diverted" | "closed";
 type Channel = "http-connect" | "socks4" | "socks5";
 
 const SAFE_GREETING_HOST = /^[A-Za-z0-9.:-]{1,253}$/;
+
+/** The HTTP CONNECT success reply, encoded once. */
+const CONNECT_ESTABLISHED_BYTES = Buffer.from(CONNECT_ESTABLISHED, "latin1");
+
+/** Session ids: 12 random hex digits like the SMTP trap's, cut from a pool so a connection costs no RNG call. */
+const ID_POOL_BYTES = 6 * 1024;
+let idPool = Buffer.alloc(0);
+let idPos = 0;
+function sessionId(): string {
+  if (idPos + 6 > idPool.length) {
+    idPool = randomBytes(ID_POOL_BYTES);
+    idPos = 0;
+  }
+  idPos += 6;
+  return idPool.toString("hex", idPos - 6, idPos);
+}
 
 function ephemeralPort(): number {
   return randomInt(32768, 61000);
@@ -72,9 +95,13 @@ function truncate(s: string, n: number): string {
 }
 
 function headersSummary(headers: Array<[string, string]>): Record<string, unknown> {
-  const get = (n: string) => headers.find(([k]) => k.toLowerCase() === n)?.[1];
-  const host = get("host");
-  const ua = get("user-agent");
+  // One pass; the first Host and User-Agent count (the length test spares most names the lower-casing).
+  let host: string | undefined;
+  let ua: string | undefined;
+  for (const [k, v] of headers) {
+    if (host === undefined && k.length === 4 && k.toLowerCase() === "host") host = v;
+    else if (ua === undefined && k.length === 10 && k.toLowerCase() === "user-agent") ua = v;
+  }
   return {
     count: headers.length,
     names: headers.slice(0, EVENT_HEADER_NAMES).map(([k]) => k),
@@ -110,7 +137,7 @@ function proxyCredentials(value: string): { method: string; username: string; pa
 export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
   const L = o.limits;
   const servers: Server[] = [];
-  const conns = new Map<Socket, { closed: Promise<void>; diverted: () => boolean }>();
+  const conns = new Map<Socket, Conn>();
   const perIp = new Map<string, number>();
   let closing = false;
 
@@ -122,7 +149,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       return;
     }
     socket.setNoDelay(true);
-    const id = randomBytes(6).toString("hex");
+    const id = sessionId();
     const startedAt = Date.now();
     const destIp = normalizeIp(socket.localAddress);
     const ctx: EventContext = {
@@ -133,8 +160,6 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       dest_ip: destIp,
       dest_port: socket.localPort ?? listenPort,
     };
-    const ourIps = [...o.sensorIps, destIp];
-    const judgeAddr = o.sensorIps[0] ?? destIp;
 
     let phase: Phase = "sniff";
     let protocol: ProxyProtocol = "unknown";
@@ -149,6 +174,8 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
     let password: string | null = null;
     let firstTarget: string | null = null;
     let diverted = false;
+    /** The request that handed the connection to the SMTP trap: stored with the session row when the connection ends. */
+    const heldRequests: ProxyRequestRecord[] = [];
     let closeReason = "client-closed";
     let handshakeTimer: NodeJS.Timeout | null = null;
     let waitTimer: NodeJS.Timeout | null = null;
@@ -195,6 +222,11 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
         outcome: r.outcome,
         status: r.status ?? undefined,
       });
+      // Nothing follows a diversion on this connection but its end: one store request then writes both rows.
+      if (r.outcome === "smtp-diverted") {
+        heldRequests.push(rec);
+        return;
+      }
       try {
         o.recorder.request(rec);
       } catch {
@@ -210,7 +242,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
     // ---- CONNECT (HTTP or SOCKS) -----------------------------------------------------------------------------------
 
     function successReply(channel: Channel): Buffer {
-      if (channel === "http-connect") return Buffer.from(CONNECT_ESTABLISHED, "latin1");
+      if (channel === "http-connect") return CONNECT_ESTABLISHED_BYTES;
       if (channel === "socks4") return socks4Reply(SOCKS4_GRANTED);
       return socks5Reply(SOCKS5_REP.succeeded, { ip: destIp, port: ephemeralPort() });
     }
@@ -244,6 +276,8 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       const base = { method: "CONNECT", target, host: t.host, port: t.port, headers, bodyBytes: 0 };
       if (o.mailPorts.includes(t.port)) {
         record({ ...base, outcome: "smtp-diverted", status: statusOf(channel, true) });
+        // Two writes, not one corked: a real proxy's 200 can never arrive in the same segment as the far server's
+        // banner, and a detector reading both in one packet would have its tell.
         socket.write(successReply(channel));
         divert(t, channel, target, rest);
         return;
@@ -268,6 +302,9 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       phase = "diverted";
       diverted = true;
       clearTimers();
+      // This closure lives on (its close handler) as long as the SMTP session: keep only what that handler needs.
+      reader = null;
+      socks = null;
       socket.off("data", onData);
       socket.off("timeout", onIdle);
       socket.setTimeout(0);
@@ -362,6 +399,19 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
         const c = proxyCredentials(auth);
         authAttempt(c.method, c.username, c.password);
       }
+      // A CONNECT is answered without reading a body or keeping the request loop: none of the headers below matter.
+      if (h.method === "CONNECT" && !tunnel) {
+        const t = parseRequestTarget("CONNECT", h.target);
+        if (t.kind !== "authority" || t.host === null || t.port === null) {
+          requests++;
+          record({ method: "CONNECT", target: h.target, host: null, port: null, headers: h.headers, outcome: "error", status: 400, bodyBytes: 0 });
+          return endWith(squidError("ERR_INVALID_URL", h.target, h.target, false, false), "bad-connect-target");
+        }
+        const family = isIP(t.host);
+        const hostType = family === 6 ? "ipv6" : family === 4 ? "ipv4" : "domain";
+        return onConnect({ host: t.host, hostType, port: t.port }, "http-connect", h.headers, rest);
+      }
+
       const conn = (header(h, "proxy-connection") ?? header(h, "connection") ?? "").toLowerCase();
       const te = header(h, "transfer-encoding");
       const cl = header(h, "content-length");
@@ -371,17 +421,6 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       const keepAlive =
         bodyReadable && requests + 1 < L.maxRequestsPerSession && (h.version === "1.1" ? !conn.includes("close") : conn.includes("keep-alive"));
       const isHead = h.method === "HEAD";
-
-      if (h.method === "CONNECT" && !tunnel) {
-        const t = parseRequestTarget("CONNECT", h.target);
-        if (t.kind !== "authority" || t.host === null || t.port === null) {
-          requests++;
-          record({ method: "CONNECT", target: h.target, host: null, port: null, headers: h.headers, outcome: "error", status: 400, bodyBytes: 0 });
-          return endWith(squidError("ERR_INVALID_URL", h.target, h.target, false, false), "bad-connect-target");
-        }
-        const hostType = isIP(t.host) === 6 ? "ipv6" : isIP(t.host) === 4 ? "ipv4" : "domain";
-        return onConnect({ host: t.host, hostType, port: t.port }, "http-connect", h.headers, rest);
-      }
 
       requests++;
       const now = Date.now();
@@ -397,7 +436,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
         url = t.kind === "absolute" ? h.target : `http://${hostHeader ?? formatHostPort(host, port)}${t.path}`;
       }
       const base = { method: h.method, target: url, host, port, headers: h.headers, bodyBytes: declared };
-      const judge = (tunnel !== null || t.kind === "absolute") && isJudgeRequest(host, t.path, ourIps);
+      const judge = (tunnel !== null || t.kind === "absolute") && isJudgeRequest(host, t.path, [...o.sensorIps, destIp]);
       let reply: Buffer | null;
       let outcome: ProxyOutcome;
       let status: number | null;
@@ -407,7 +446,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
           method: h.method,
           path: t.path,
           headers: h.headers,
-          remoteAddr: judgeAddr,
+          remoteAddr: o.sensorIps[0] ?? destIp,
           remotePort: ephemeralPort(),
           via: tunnel ? null : `1.1 ${o.hostname} (${SQUID_VERSION})`,
           now,
@@ -527,9 +566,8 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
     };
     const onIdle = (): void => destroy("idle-timeout");
 
-    let resolveClosed!: () => void;
-    const closed = new Promise<void>((r) => (resolveClosed = r));
-    conns.set(socket, { closed, diverted: () => diverted });
+    const conn: Conn = { diverted: () => diverted, onClosed: null };
+    conns.set(socket, conn);
     perIp.set(srcIp, (perIp.get(srcIp) ?? 0) + 1);
     socket.on("error", () => {
       if (phase !== "closed" && !diverted) closeReason = "socket-error";
@@ -561,11 +599,12 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
           divertedToSmtp: diverted,
           bytesIn,
           closeReason: reason,
+          heldRequests,
         });
       } catch {
         // Recording never takes the sensor down.
       }
-      setImmediate(resolveClosed);
+      if (conn.onClosed) setImmediate(conn.onClosed);
     });
     socket.setTimeout(L.idleTimeoutMs);
     socket.on("timeout", onIdle);
@@ -603,7 +642,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       const ending: Promise<void>[] = [];
       for (const [sock, c] of conns) {
         if (c.diverted()) continue;
-        ending.push(c.closed);
+        ending.push(new Promise<void>((r) => (c.onClosed = r)));
         sock.destroy();
       }
       await Promise.all(ending);

@@ -53,7 +53,16 @@ export interface ProxySessionRecord {
   closeReason: string;
 }
 
+/**
+ * A connection that ended: its session row, plus the request rows the trap held back to be written with it (the
+ * CONNECT that handed it to the SMTP trap: see server.ts), so that they cost the store one request, not two.
+ */
+export interface ProxySessionEnd extends ProxySessionRecord {
+  heldRequests: ProxyRequestRecord[];
+}
+
 export interface ProxyRecorder {
   request(r: ProxyRequestRecord): void;
-  sessionEnded(s: ProxySessionRecord): void;
+  /** Writes the session row and its held-back request rows together. */
+  sessionEnded(s: ProxySessionEnd): void;
 }

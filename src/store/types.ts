@@ -105,8 +105,9 @@ export interface StoreWriter {
   /** Lazy: committed with the next message (or within writer.LAZY_SEND_MS), not in a commit of its own. */
   putSession(s: SessionRecord): Promise<void>;
   prune(policy: PrunePolicy): Promise<PruneResult>;
-  /** For store/ modules only (SQL stays below store/): statements run atomically in the next group commit. */
-  exec(statements: Array<{ sql: string; params: unknown[] }>): Promise<Array<{ changes: number; lastInsertRowid: number }>>;
+  /** For store/ modules only (SQL stays below store/): statements run atomically in the next group commit. Lazy: in
+   * the next commit that happens anyway (within writer.LAZY_SEND_MS), as putSession; for rows nothing waits on. */
+  exec(statements: Array<{ sql: string; params: unknown[] }>, opts?: { lazy?: boolean }): Promise<Array<{ changes: number; lastInsertRowid: number }>>;
   /** Bytes of raw bodies currently stored. */
   rawBytes(): number;
   close(): Promise<void>;

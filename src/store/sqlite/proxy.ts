@@ -30,31 +30,43 @@ export interface ProxySessionFilter {
   limit?: number | undefined;
 }
 
+const INSERT_REQUEST = `INSERT INTO proxy_requests (session_id, at, src_ip, protocol, method, target, host, port, headers, outcome,
+  status, body_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const INSERT_SESSION = `INSERT OR REPLACE INTO proxy_sessions (id, protocol, started_at, ended_at, src_ip, src_port, dest_ip,
+  dest_port, username, password, target, requests, diverted_to_smtp, bytes_in, close_reason)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Nothing a client is told waits on a proxy row: they go with the next commit the writer makes anyway. */
+const LAZY = { lazy: true };
+
+function requestStatement(r: ProxyRequestRecord): { sql: string; params: unknown[] } {
+  return {
+    sql: INSERT_REQUEST,
+    params: [r.sessionId, r.at, r.srcIp, r.protocol, r.method, r.target, r.host, r.port, JSON.stringify(r.headers), r.outcome, r.status, r.bodyBytes],
+  };
+}
+
 export async function putProxyRequest(w: StoreWriter, r: ProxyRequestRecord): Promise<number> {
-  const [res] = await w.exec([
-    {
-      sql: `INSERT INTO proxy_requests (session_id, at, src_ip, protocol, method, target, host, port, headers, outcome, status, body_bytes)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      params: [r.sessionId, r.at, r.srcIp, r.protocol, r.method, r.target, r.host, r.port, JSON.stringify(r.headers), r.outcome, r.status, r.bodyBytes],
-    },
-  ]);
+  const [res] = await w.exec([requestStatement(r)], LAZY);
   return res?.lastInsertRowid ?? 0;
 }
 
-export async function putProxySession(w: StoreWriter, s: ProxySessionRecord): Promise<void> {
-  await w.exec([
-    {
-      sql: `INSERT OR REPLACE INTO proxy_sessions (id, protocol, started_at, ended_at, src_ip, src_port, dest_ip, dest_port, username,
-              password, target, requests, diverted_to_smtp, bytes_in, close_reason)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      params: [
-        s.id, s.protocol, s.startedAt, s.endedAt, s.srcIp, s.srcPort, s.destIp, s.destPort, s.username, s.password, s.target,
-        s.requests, s.divertedToSmtp ? 1 : 0, s.bytesIn, s.closeReason,
-      ],
-    },
-  ]);
+/**
+ * The session row, and in the same store request (one savepoint in one group commit) any request rows held back for
+ * it (ProxySessionEnd.heldRequests).
+ */
+export async function putProxySession(w: StoreWriter, s: ProxySessionRecord & { heldRequests?: readonly ProxyRequestRecord[] }): Promise<void> {
+  const statements = (s.heldRequests ?? []).map(requestStatement);
+  statements.push({
+    sql: INSERT_SESSION,
+    params: [
+      s.id, s.protocol, s.startedAt, s.endedAt, s.srcIp, s.srcPort, s.destIp, s.destPort, s.username, s.password, s.target,
+      s.requests, s.divertedToSmtp ? 1 : 0, s.bytesIn, s.closeReason,
+    ],
+  });
+  await w.exec(statements, LAZY);
 }
-
 
 function rowToRequest(r: Record<string, unknown>): ProxyRequestRow {
   return {

@@ -93,7 +93,7 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
     putMessage: (m: NewMessage) => call<number>({ op: "putMessage", arg: { params: messageParams(m), raw: m.raw } }),
     putSession: (s: SessionRecord) => call<void>({ op: "putSession", arg: sessionParams(s) }, true),
     prune: (p: PrunePolicy) => call<PruneResult>({ op: "prune", arg: p }),
-    exec: (statements) => call({ op: "exec", arg: statements }),
+    exec: (statements, opts) => call({ op: "exec", arg: statements }, opts?.lazy === true),
     rawBytes: () => rawBytes,
     async close() {
       if (dead) return;
