@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { analyze, normaliseIp } from "./index.js";
+import { analyze, normaliseIp, shapeOf } from "./index.js";
 import { parseMessage } from "./parse.js";
 import { eml, env, trace } from "./fixtures.js";
 import type { Verdict } from "./types.js";
@@ -145,5 +145,17 @@ test("random non-IP text is never a relay test", async () => {
       assert.notEqual(v.kind, "relay-test", JSON.stringify({ subject, body, v }));
     }),
     { numRuns: 200 },
+  );
+});
+
+test("shapeOf residue is the number of \\p{L} code units left, for any text", () => {
+  const noDigitsOrWords = fc
+    .oneof(fc.string({ unit: "binary", maxLength: 120 }), fc.string({ unit: "grapheme", maxLength: 60 }), fc.string({ maxLength: 120 }))
+    .filter((s) => !/[0-9:]|relay|proxy|listme|promiscuous|test|check|probe|scan/i.test(s));
+  fc.assert(
+    fc.property(noDigitsOrWords, (s) => {
+      assert.equal(shapeOf(s).residue, s.replace(/[^\p{L}]/gu, "").length, JSON.stringify(s));
+    }),
+    { numRuns: 2000 },
   );
 });

@@ -10,7 +10,9 @@ import {
   decodeHexPort,
   decodePlainIps,
   decodeReversedIps,
+  findIpv4,
   findIpv4Loose,
+  hasDigit,
   isKnownTesterSignature,
   KNOWN_TESTER_SIGNATURES,
   normaliseIp,
@@ -67,15 +69,44 @@ test("hex ASCII of an IP string, at either nibble alignment", () => {
   assert.deepEqual(decodeHexAscii("9f1ec6336417a0b4c4d2e8f7a9b0c1d2", "body"), []);
 });
 
+test("hex ASCII wrapped inside the hex of the dot is still found", () => {
+  assert.deepEqual(ips(decodeHexAscii("3139382\ne35312e3130302e3233", "body")), ["198.51.100.23"]);
+  assert.deepEqual(ips(decodeHexAscii("3139382E35312E3130302E3233", "body")), ["198.51.100.23"]);
+});
+
+test("decimal triplets wrapped inside the triplets of the dot are still found", () => {
+  assert.deepEqual(ips(decodeDecimalAscii("049057056046053049046049048048046050051\n", "body")), ["198.51.100.23"]);
+  assert.deepEqual(ips(decodeDecimalAscii("04905705604\n6053049046049048048046050051\n", "body")), ["198.51.100.23"]);
+});
+
 test("1<8 hex>:port", () => {
   assert.deepEqual(ips(decodeHexPort("id 1C6336417:25 x", "subject")), ["198.51.100.23"]);
   assert.deepEqual(decodeHexPort("1C6336417:99999", "subject"), []);
   assert.deepEqual(decodeHexPort("x1C6336417:25", "subject"), []);
+  // back to back, and at the start: a separator (or nothing) before the "1" is enough
+  assert.deepEqual(ips(decodeHexPort("1C6336417:25,1CB007109:587", "subject")), ["198.51.100.23", "203.0.113.9"]);
+  assert.equal(decodeHexPort("1C6336417:25,1CB007109:587", "subject")[1]?.found, "1CB007109:587 -> 203.0.113.9:587");
+  assert.deepEqual(decodeHexPort("1C6336417:250000", "subject"), []);
 });
 
 test("dotless 32-bit integers", () => {
   assert.deepEqual(ips(decodeDotlessInt("relay 3325256727", "subject")), ["198.51.100.23"]);
   assert.deepEqual(decodeDotlessInt("4294967296 123 12345678.9", "subject"), []);
+  assert.deepEqual(ips(decodeDotlessInt("3325256727,3405803785", "subject")), ["198.51.100.23", "203.0.113.9"]);
+  assert.deepEqual(decodeDotlessInt("x3325256727 .3325256727 3325256727x", "subject"), []);
+  assert.equal(decodeDotlessInt("(3325256727)", "subject")[0]?.found, "3325256727 -> 198.51.100.23");
+});
+
+test("findIpv4: canonical octets, out-of-range quads dropped; hasDigit", () => {
+  assert.deepEqual(findIpv4("a 198.051.100.023 b 0.0.0.0 c 256.1.1.1 d 1.2.3.4").map((m) => [m.ip, m.text, m.index]), [
+    ["198.51.100.23", "198.051.100.023", 2],
+    ["0.0.0.0", "0.0.0.0", 20],
+    ["1.2.3.4", "1.2.3.4", 42],
+  ]);
+  assert.deepEqual(findIpv4("no digits here"), []);
+  assert.equal(hasDigit("abc"), false);
+  assert.equal(hasDigit(""), false);
+  for (const d of "0123456789") assert.equal(hasDigit(`x${d}y`), true, d);
 });
 
 test("base64 ip:port at every alignment inside a blob; raw octets never count", () => {
@@ -103,8 +134,12 @@ test("envelope: literal, %-hack, quoted, bang, plain", () => {
   assert.deepEqual(unwrapRecipient("<dropbox.example!user@[198.51.100.23]>"), { dropbox: "user@dropbox.example", trick: "bang", ip: "198.51.100.23" });
   assert.deepEqual(unwrapRecipient("<Postmaster@[IPv6:2001:db8::25]>"), { dropbox: "postmaster@[ipv6:2001:db8::25]", trick: "literal", ip: "2001:db8::25" });
   assert.deepEqual(unwrapRecipient("<Joe@Example.com>"), { dropbox: "joe@example.com", trick: "none", ip: null });
-  const { findings, dropboxes } = decodeEnvelope({ clientIp: "203.0.113.1", helo: null, mailFrom: "<a@[203.0.113.9]>", rcptTo: ["<a%b.example@[198.51.100.23]>", "<c@d.example>"] });
+  const { findings, dropboxes, recipients } = decodeEnvelope({ clientIp: "203.0.113.1", helo: null, mailFrom: "<a@[203.0.113.9]>", rcptTo: ["<a%b.example@[198.51.100.23]>", "<c@d.example>"] });
   assert.deepEqual(dropboxes, ["a@b.example", "c@d.example"]);
+  assert.deepEqual(recipients, [
+    { dropbox: "a@b.example", trick: "percent-hack", ip: "198.51.100.23" },
+    { dropbox: "c@d.example", trick: "none", ip: null },
+  ]);
   assert.deepEqual(findings.map((f) => [f.decoder, f.field, f.ip]), [
     ["envelope-percent-hack", "rcpt", "198.51.100.23"],
     ["envelope-literal", "mail-from", "203.0.113.9"],

@@ -34,9 +34,9 @@ function urlHost(text: string, m: IpMatch): boolean {
  * Plain IPv4/IPv6 in text, glued forms included ("198.51.100.23@pauletteOpen Relay", "[198.51.100.23]").
  * Skips URL hosts ("http://203.0.113.5/login") and DNSBL-style names (those go to decodeReversedIps).
  */
-export function decodePlainIps(text: string, field: string): Finding[] {
+export function decodePlainIps(text: string, field: string, v4: readonly IpMatch[] = findIpv4(text)): Finding[] {
   const out: Finding[] = [];
-  for (const m of findIps(text)) {
+  for (const m of findIps(text, v4)) {
     if (urlHost(text, m)) continue;
     if (!m.ip.includes(":") && DNS_SUFFIX.test(text.slice(m.end, m.end + 80))) continue;
     out.push({ decoder: "plain-ip", field, found: m.text, ip: m.ip, strong: false });
@@ -47,10 +47,11 @@ export function decodePlainIps(text: string, field: string): Finding[] {
 /**
  * DNSBL-style reversed octets ("23.100.51.198" for 198.51.100.23): reported when followed by ".in-addr.arpa" or a
  * DNS zone, or when the reversal is one of sensorIps and the plain reading is not. Always flagged `reversed`.
+ * `v4` = findIpv4(text) when the caller has it already (decodePlainIps takes the same).
  */
-export function decodeReversedIps(text: string, field: string, sensorIps: ReadonlySet<string> = new Set()): Finding[] {
+export function decodeReversedIps(text: string, field: string, sensorIps: ReadonlySet<string> = new Set(), v4: readonly IpMatch[] = findIpv4(text)): Finding[] {
   const out: Finding[] = [];
-  for (const m of findIpv4(text)) {
+  for (const m of v4) {
     if (urlHost(text, m)) continue;
     const rev = reverseIpv4(m.ip);
     if (!rev || rev === m.ip) continue;
@@ -150,6 +151,8 @@ export function runsAround(text: string, anchor: RegExp, table: Uint8Array, min:
 
 // Alignment-independent anchors: the encoded form of "<digit>.<digit>" must occur somewhere in the run.
 const DECIMAL_DIGIT_DOT = /0(?:4[89]|5[0-7])0460(?:4[89]|5[0-7])/g;
+/** "." as a decimal triplet plus the next triplet's leading 0: a literal every DECIMAL_DIGIT_DOT match contains. */
+const DECIMAL_DOT = "0460";
 const HEX_DIGIT_DOT = /3\d2e3\d/gi;
 // Any 5 bytes of "a.b.c.d" text hold one whole 3-byte group: its 4 base64 characters look like this.
 const BASE64_DIGITS_GROUP = /(?=[LMNO][CDSTijz0][AEIMQUYcgkosw048][u-z0-5])/g;
@@ -161,7 +164,9 @@ const BASE64_ANCHOR = /[LMNO][CDSTijz0][AEIMQUYcgkosw048][u-z0-5]/g;
  */
 export function decodeDecimalAscii(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const run of runsAround(unwrap(text), DECIMAL_DIGIT_DOT, DIGIT_CHARS, 21)) {
+  const joined = unwrap(text);
+  if (!joined.includes(DECIMAL_DOT)) return out; // every anchor match holds it; a substring search is far cheaper
+  for (const run of runsAround(joined, DECIMAL_DIGIT_DOT, DIGIT_CHARS, 21)) {
     for (let k = 0; k < 3; k++) {
       let decoded = "";
       for (let i = k; i + 3 <= run.length; i += 3) {
@@ -177,7 +182,9 @@ export function decodeDecimalAscii(text: string, field: string): Finding[] {
 /** Hex-encoded ASCII of an IP string: "3139382e35312e3130302e3233" = "198.51.100.23", tried at both nibble alignments. */
 export function decodeHexAscii(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const run of runsAround(unwrap(text), HEX_DIGIT_DOT, HEX_CHARS, 14)) {
+  const joined = unwrap(text);
+  if (!joined.includes("2e") && !joined.includes("2E")) return out; // hex of "." is in every anchor match
+  for (const run of runsAround(joined, HEX_DIGIT_DOT, HEX_CHARS, 14)) {
     for (let k = 0; k < 2; k++) {
       const decoded = Buffer.from(run.slice(k, run.length - ((run.length - k) % 2)), "hex").toString("latin1");
       out.push(...fromDecoded("hex-ascii", field, decoded, run));
@@ -186,14 +193,20 @@ export function decodeHexAscii(text: string, field: string): Finding[] {
   return out;
 }
 
+// Both start with a digit after a lookbehind (not a consumed "(?:^|[^...])" group), so the regex engine can skip
+// ahead to candidate digits instead of trying the group at every position.
+const HEX_PORT = /(?<![0-9A-Za-z])1([0-9A-Fa-f]{8}):(\d{1,5})(?!\d)/g;
+const DOTLESS_INT = /(?<![0-9A-Za-z.])\d{8,10}(?![0-9A-Za-z]|\.\d)/g;
+
 /** "1<8 hex digits>:<port>": the 8 hex digits are the 4 IPv4 octets ("1C6336417:25" = 198.51.100.23 port 25). */
 export function decodeHexPort(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const m of text.matchAll(/(?:^|[^0-9A-Za-z])(1([0-9A-Fa-f]{8}):(\d{1,5}))(?!\d)/g)) {
-    const port = Number(m[3]);
+  if (!text.includes(":")) return out;
+  for (const m of text.matchAll(HEX_PORT)) {
+    const port = Number(m[2]);
     if (port < 1 || port > 65535) continue;
-    const ip = ipv4FromInt(parseInt(m[2] ?? "", 16));
-    if (ip) out.push({ decoder: "hex-port", field, found: `${m[1] ?? ""} -> ${ip}:${port}`, ip, strong: true });
+    const ip = ipv4FromInt(parseInt(m[1] ?? "", 16));
+    if (ip) out.push({ decoder: "hex-port", field, found: `${m[0]} -> ${ip}:${port}`, ip, strong: true });
   }
   return out;
 }
@@ -201,8 +214,8 @@ export function decodeHexPort(text: string, field: string): Finding[] {
 /** Dotless 32-bit decimal integers ("3325256727" = 198.51.100.23); only 1.0.0.0 and up. Weak: counted in test context. */
 export function decodeDotlessInt(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const m of text.matchAll(/(?:^|[^0-9A-Za-z.])(\d{8,10})(?![0-9A-Za-z]|\.\d)/g)) {
-    const digits = m[1] ?? "";
+  for (const m of text.matchAll(DOTLESS_INT)) {
+    const digits = m[0];
     const n = Number(digits);
     if (n < 0x01000000 || n > 0xffffffff) continue;
     const ip = ipv4FromInt(n);

@@ -69,13 +69,16 @@ export function unwrapRecipient(address: string): UnwrappedRecipient {
 
 /**
  * Envelope decoder: every RCPT using a relay trick is evidence (strong), with the literal IP as tested IP.
- * A MAIL FROM with an address literal is reported too (weak). Returns the unwrapped recipients as dropboxes.
+ * A MAIL FROM with an address literal is reported too (weak). Returns the unwrapped recipients as dropboxes, and each
+ * looked-at RCPT taken apart (`recipients`, in RCPT order) so callers need not unwrap them again.
  */
-export function decodeEnvelope(env: Envelope): { findings: Finding[]; dropboxes: string[] } {
+export function decodeEnvelope(env: Envelope): { findings: Finding[]; dropboxes: string[]; recipients: UnwrappedRecipient[] } {
   const findings: Finding[] = [];
   const dropboxes: string[] = [];
+  const recipients: UnwrappedRecipient[] = [];
   for (const rcpt of env.rcptTo.slice(0, MAX_ENVELOPE_RCPTS)) {
     const u = unwrapRecipient(rcpt);
+    recipients.push(u);
     if (u.dropbox !== "" && !dropboxes.includes(u.dropbox)) dropboxes.push(u.dropbox);
     if (u.trick === "none") continue;
     const f: Finding = { decoder: `envelope-${u.trick}`, field: "rcpt", found: excerpt(rcpt), strong: true };
@@ -86,5 +89,5 @@ export function decodeEnvelope(env: Envelope): { findings: Finding[]; dropboxes:
     const u = unwrapRecipient(env.mailFrom);
     if (u.ip) findings.push({ decoder: "envelope-literal", field: "mail-from", found: excerpt(env.mailFrom), ip: u.ip, strong: false });
   }
-  return { findings, dropboxes };
+  return { findings, dropboxes, recipients };
 }

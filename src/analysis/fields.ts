@@ -36,6 +36,8 @@ export interface ScanField {
   name: string;
   text: string;
   position: Position;
+  /** shapeOf(text), when scanFields measured it to pick the position (subject, short body). */
+  shape?: Shape;
 }
 
 export const STRONG_RELAY_WORDS = /open[\s_-]*relay|relay|proxy|listme|promiscuous/gi;
@@ -56,12 +58,37 @@ export function shapeOf(text: string): Shape {
     const m = ips[i];
     if (m) rest = rest.slice(0, m.index) + " " + rest.slice(m.end);
   }
-  const strong = [...rest.matchAll(STRONG_RELAY_WORDS)].map((m) => m[0].toLowerCase());
-  rest = rest.replace(STRONG_RELAY_WORDS, " ");
-  const weak = [...rest.matchAll(WEAK_RELAY_WORDS)].map((m) => m[0].toLowerCase());
-  rest = rest.replace(WEAK_RELAY_WORDS, " ");
-  const residue = rest.replace(/[^\p{L}]/gu, "").length;
-  return { strong, weak, residue };
+  // one pass per word list: collect each match while blanking it out
+  const strong: string[] = [];
+  rest = rest.replace(STRONG_RELAY_WORDS, (w) => {
+    strong.push(w.toLowerCase());
+    return " ";
+  });
+  const weak: string[] = [];
+  rest = rest.replace(WEAK_RELAY_WORDS, (w) => {
+    weak.push(w.toLowerCase());
+    return " ";
+  });
+  return { strong, weak, residue: countLetters(rest) };
+}
+
+const LETTER = /^\p{L}$/u;
+
+/** UTF-16 length of the letters (\p{L}) in text, i.e. text.replace(/[^\p{L}]/gu, "").length without the copy. */
+function countLetters(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) {
+      if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) n++;
+      continue;
+    }
+    const cp = text.codePointAt(i) ?? c;
+    const units = cp > 0xffff ? 2 : 1;
+    if (LETTER.test(String.fromCodePoint(cp))) n += units;
+    i += units - 1;
+  }
+  return n;
 }
 
 /** Test-shaped: mostly IPs and relay words; `strongSlack`/`weakSlack` = other letters tolerated with a strong/weak word. */
@@ -137,12 +164,17 @@ export function addresses(text: string | null): string[] {
 export function scanFields(msg: ParsedMessage, body: string, headers: readonly HeaderField[], envLocals: ReadonlyArray<[string, string]>): ScanField[] {
   const fields: ScanField[] = [];
   const subject = (msg.subject ?? "").slice(0, MAX_SUBJECT_CHARS);
-  if (subject !== "") fields.push({ name: "subject", text: subject, position: isTestShaped(shapeOf(subject), SUBJECT_SLACK[0], SUBJECT_SLACK[1]) ? "subject-test" : "subject" });
+  if (subject !== "") {
+    const shape = shapeOf(subject);
+    fields.push({ name: "subject", text: subject, position: isTestShaped(shape, SUBJECT_SLACK[0], SUBJECT_SLACK[1]) ? "subject-test" : "subject", shape });
+  }
   const trimmed = body.trim();
   if (trimmed !== "") {
-    const short = trimmed.length <= SHORT_BODY_CHARS;
-    const position: Position = short ? (isTestShaped(shapeOf(trimmed), BODY_SLACK[0], BODY_SLACK[1]) ? "body-test" : "body-short") : "body";
-    fields.push({ name: "body", text: body, position });
+    if (trimmed.length <= SHORT_BODY_CHARS) {
+      // Outer blanks change no IP, relay word or letter count: the trimmed body's shape is the body's shape.
+      const shape = shapeOf(trimmed);
+      fields.push({ name: "body", text: body, position: isTestShaped(shape, BODY_SLACK[0], BODY_SLACK[1]) ? "body-test" : "body-short", shape });
+    } else fields.push({ name: "body", text: body, position: "body" });
   }
   for (const lp of localParts(msg.from)) fields.push({ name: "from-local", text: lp, position: "local" });
   for (const lp of localParts(msg.to)) fields.push({ name: "to-local", text: lp, position: "local" });

@@ -79,3 +79,15 @@ test("garbage input does not throw", async () => {
   const v = analyze(parsed, { clientIp: "", helo: null, mailFrom: null, rcptTo: [] }, ["not an ip", ""]);
   assert.equal(v.kind, "other");
 });
+
+test("the sensor IP list may change between calls, or be edited in place", async () => {
+  const f = RELAY_TESTS[0];
+  assert.ok(f);
+  const parsed = await parseMessage(f.raw);
+  const sensors = [SENSOR_V4];
+  assert.equal(analyze(parsed, f.env, sensors).matchesSensor, true);
+  sensors[0] = "203.0.113.250";
+  assert.equal(analyze(parsed, f.env, sensors).matchesSensor, false);
+  assert.equal(analyze(parsed, f.env, ["203.0.113.250", SENSOR_V4]).matchesSensor, true);
+  assert.equal(analyze(parsed, f.env, []).matchesSensor, false);
+});

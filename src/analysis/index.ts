@@ -21,15 +21,16 @@ import {
   unwrap,
   type Finding,
 } from "./decoders.js";
-import { decodeEnvelope, unwrapRecipient } from "./envelope.js";
+import { decodeEnvelope } from "./envelope.js";
 import { addresses, bodyText, scanFields, scannableHeaders, shapeOf, type Position, type ScanField } from "./fields.js";
-import { decodeSignatures, isKnownTesterSignature, signatureInput } from "./signatures.js";
+import { findIpv4, hasDigit } from "./ip.js";
+import { decodeSignatures, signatureInput } from "./signatures.js";
 import { parseMessage } from "./parse.js";
 
 export * from "./decoders.js";
 export { decodeEnvelope, unwrapRecipient, MAX_ENVELOPE_RCPTS, type UnwrappedRecipient } from "./envelope.js";
 export { KNOWN_TESTER_SIGNATURES, isKnownTesterSignature, decodeSignatures, type TesterSignature, type SignatureInput } from "./signatures.js";
-export { normaliseIp, findIps, findIpv4, findIpv6, findIpv4Loose, reverseIpv4, ipv4FromInt, ipv4ToInt } from "./ip.js";
+export { normaliseIp, findIps, findIpv4, findIpv6, findIpv4Loose, hasDigit, reverseIpv4, ipv4FromInt, ipv4ToInt } from "./ip.js";
 export { MAX_BODY_CHARS, MAX_HEADER_FIELDS, SHORT_BODY_CHARS, shapeOf, isTestShaped, stripReceivedLines } from "./fields.js";
 export type { Envelope, Evidence, MessageKind, ParsedMessage, Verdict } from "./types.js";
 
@@ -110,14 +111,21 @@ interface Weighed {
 function weighField(field: ScanField, sensors: ReadonlySet<string>, strongWords: boolean): Finding[] {
   const t = field.text;
   const out: Finding[] = [];
-  const reversed = decodeReversedIps(t, field.name, sensors);
-  const plain = decodePlainIps(t, field.name).filter((p) => !reversed.some((r) => r.strong && r.found === p.found));
+  // Without a decimal digit only IPv6 and base64 can be there: dotted, dotless, decimal, hex-ASCII ("3\d2e") and
+  // 1<hex>:port forms all need one. Most header values and prose bodies have none, so the scans below are skipped.
+  const digits = hasDigit(t);
+  const v4 = digits ? findIpv4(t) : [];
+  const reversed = decodeReversedIps(t, field.name, sensors, v4);
+  const plain = decodePlainIps(t, field.name, v4).filter((p) => !reversed.some((r) => r.strong && r.found === p.found));
   out.push(...plain, ...reversed);
-  if (strongWords || field.position === "local" || field.position === "header-test") out.push(...decodeDotlessInt(t, field.name));
-  else out.push(...decodeDotlessInt(t, field.name).filter((f) => f.ip !== undefined && sensors.has(f.ip)));
+  if (digits) {
+    if (strongWords || field.position === "local" || field.position === "header-test") out.push(...decodeDotlessInt(t, field.name));
+    else out.push(...decodeDotlessInt(t, field.name).filter((f) => f.ip !== undefined && sensors.has(f.ip)));
+  }
   const joined = unwrap(t); // once for the three blob decoders (unwrap of unwrapped text is free)
-  out.push(...decodeDecimalAscii(joined, field.name), ...decodeHexAscii(joined, field.name), ...decodeBase64(joined, field.name));
-  out.push(...decodeHexPort(t, field.name));
+  if (digits) out.push(...decodeDecimalAscii(joined, field.name), ...decodeHexAscii(joined, field.name));
+  out.push(...decodeBase64(joined, field.name));
+  if (digits) out.push(...decodeHexPort(t, field.name));
   return out;
 }
 
@@ -155,8 +163,24 @@ function emptyVerdict(kind: MessageKind, evidence: Evidence[]): Verdict {
   return { kind, testedIps: [], matchesSensor: false, dropboxes: [], score: 0, evidence };
 }
 
+/** Recipients whose local parts are scanned as test positions. */
+const MAX_LOCAL_RCPTS = 100;
+/** Characters of a test-position field searched for relay words. */
+const MAX_WORD_SCAN_CHARS = 2048;
+
+// The sensor IP list is the same for every message a sensor analyzes: normalise it once, not per message.
+let lastSensorIps: readonly string[] = [];
+let lastSensorSet: ReadonlySet<string> = new Set();
+function sensorSet(ips: readonly string[]): ReadonlySet<string> {
+  if (ips.length !== lastSensorIps.length || ips.some((ip, i) => ip !== lastSensorIps[i])) {
+    lastSensorSet = ipSet(ips);
+    lastSensorIps = [...ips];
+  }
+  return lastSensorSet;
+}
+
 function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly string[], opts: AnalyzeOptions): Verdict {
-  const sensors = ipSet(sensorIps);
+  const sensors = sensorSet(sensorIps);
   const headers: HeaderField[] = scannableHeaders(msg);
   const body = bodyText(msg);
   const envDecoded = decodeEnvelope(env);
@@ -166,8 +190,7 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
     const at = mf.lastIndexOf("@");
     if (at > 0) envLocals.push(["mail-from-local", mf.slice(0, at)]);
   }
-  for (const r of env.rcptTo.slice(0, 100)) {
-    const u = unwrapRecipient(r);
+  for (const u of envDecoded.recipients.slice(0, MAX_LOCAL_RCPTS)) {
     const at = u.dropbox.lastIndexOf("@");
     if (at > 0) envLocals.push(["rcpt-local", u.dropbox.slice(0, at)]);
   }
@@ -178,7 +201,8 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   const strongWords = new Set<string>();
   const weakWords = new Set<string>();
   for (const f of wordFields) {
-    const s = shapeOf(f.text.slice(0, 2048));
+    // scanFields measured the subject and a short body already; same text when it is within the scan limit
+    const s = f.shape && f.text.length <= MAX_WORD_SCAN_CHARS ? f.shape : shapeOf(f.text.slice(0, MAX_WORD_SCAN_CHARS));
     s.strong.forEach((w) => strongWords.add(w));
     s.weak.forEach((w) => weakWords.add(w));
   }
@@ -198,7 +222,9 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
       prev.sensorBonus ||= sensorBonus;
     } else if (weighed.size < MAX_FINDINGS) weighed.set(key, { f, weight, sensorBonus });
   };
-  for (const f of decodeSignatures(signatureInput(msg, env, body, headers))) add(f, null);
+  // In table order, so the first one is what isKnownTesterSignature would name.
+  const signatures = decodeSignatures(signatureInput(msg, env, body, headers));
+  for (const f of signatures) add(f, null);
   for (const f of envDecoded.findings) add(f, null);
   for (const field of fields) for (const f of weighField(field, sensors, strongWords.size > 0)) add(f, field.position);
   if (opts.knownDropboxes && opts.knownDropboxes.size > 0) {
@@ -259,8 +285,8 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
     score,
     evidence,
   };
-  const sig = isKnownTesterSignature(signatureInput(msg, env, body, headers));
-  if (sig) verdict.tester = sig.name;
+  const tester = signatures[0]?.field;
+  if (tester !== undefined) verdict.tester = tester;
   return verdict;
 }
 

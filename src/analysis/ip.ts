@@ -120,14 +120,51 @@ const IPV4_STRICT = /(?<![0-9.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9]|\.\d)
 // A dotted quad anywhere (decoded bytes); up to 16 digits before the first dot (bounded: no quadratic scan of long digit runs).
 const IPV4_LOOSE = /\d{1,16}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d|\.\d)/g;
 
+/**
+ * Canonical form of a string already matching \d{1,3}(\.\d{1,3}){3} (what normaliseIp returns for it), without the
+ * split/regex work of parseIpv4: the hot path of every text scan.
+ */
+function canonicalDottedQuad(s: string): string | null {
+  let out = "";
+  let n = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (n > 255) return null;
+      out += out === "" ? String(n) : `.${n}`;
+      n = 0;
+    } else n = n * 10 + (c - 48);
+  }
+  return out;
+}
+
 /** Plain dotted IPv4 addresses in ordinary text (strict boundaries). */
 export function findIpv4(text: string): IpMatch[] {
   const out: IpMatch[] = [];
-  for (const m of text.matchAll(IPV4_STRICT)) {
-    const ip = normaliseIp(m[0]);
+  if (!hasDigit(text)) return out;
+  IPV4_STRICT.lastIndex = 0;
+  for (let m = IPV4_STRICT.exec(text); m !== null; m = IPV4_STRICT.exec(text)) {
+    const ip = canonicalDottedQuad(m[0]);
     if (ip) out.push({ ip, text: m[0], index: m.index, end: m.index + m[0].length });
   }
   return out;
+}
+
+/** True when text holds a decimal digit: every dotted, dotless and digit-encoded IP form needs one. */
+export function hasDigit(text: string): boolean {
+  // Ten indexOf calls (a memchr each) beat /\d/, which steps through the text one character at a time.
+  return (
+    text.indexOf("0") >= 0 ||
+    text.indexOf("1") >= 0 ||
+    text.indexOf("2") >= 0 ||
+    text.indexOf("3") >= 0 ||
+    text.indexOf("4") >= 0 ||
+    text.indexOf("5") >= 0 ||
+    text.indexOf("6") >= 0 ||
+    text.indexOf("7") >= 0 ||
+    text.indexOf("8") >= 0 ||
+    text.indexOf("9") >= 0
+  );
 }
 
 // Bytes after which a dotted quad in decoded text starts cleanly (anything else may be garbage glued to it).
@@ -199,9 +236,10 @@ export function findIpv6(text: string): IpMatch[] {
   return out;
 }
 
-/** All plain IPs (v4 and v6) in text, in order of appearance. */
-export function findIps(text: string): IpMatch[] {
+/** All plain IPs (v4 and v6) in text, in order of appearance. `v4` = findIpv4(text) when the caller has it already. */
+export function findIps(text: string, v4: readonly IpMatch[] = findIpv4(text)): IpMatch[] {
   const v6 = findIpv6(text);
-  const v4 = findIpv4(text).filter((a) => !v6.some((b) => a.index >= b.index && a.end <= b.end));
-  return [...v4, ...v6].sort((a, b) => a.index - b.index);
+  if (v6.length === 0) return [...v4];
+  const kept = v4.filter((a) => !v6.some((b) => a.index >= b.index && a.end <= b.end));
+  return [...kept, ...v6].sort((a, b) => a.index - b.index);
 }

@@ -1,7 +1,7 @@
 // Parses raw message bytes with mailparser into the ParsedMessage that storage and analysis share.
-import { createHash } from "node:crypto";
+import crypto from "node:crypto";
 import libmime from "libmime";
-import { simpleParser, type AddressObject } from "mailparser";
+import { simpleParser, type AddressObject, type SimpleParserOptions } from "mailparser";
 import type { AttachmentMeta, HeaderField, ParsedMessage } from "./types.js";
 
 /** Text bodies longer than this are cut for storage and search; the raw message keeps everything. */
@@ -19,9 +19,23 @@ function cut(s: string | false | undefined | null): string | null {
   return s.length > MAX_PARSED_TEXT_CHARS ? s.slice(0, MAX_PARSED_TEXT_CHARS) : s;
 }
 
+// crypto.hash (Node >= 20.12) hashes in one call without a Hash object; older Node 20 releases lack it.
+const oneShotHash = typeof crypto.hash === "function" ? crypto.hash : null;
+
 export function sha256Hex(buf: Buffer): string {
-  return createHash("sha256").update(buf).digest("hex");
+  return oneShotHash ? oneShotHash("sha256", buf, "hex") : crypto.createHash("sha256").update(buf).digest("hex");
 }
+
+/**
+ * mailparser options. Its text-to-HTML and link conversions produce fields we never read. It hashes every attachment
+ * as it decodes it (MD5 by default); asking for SHA-256 gives AttachmentMeta.sha256 without hashing the content twice.
+ */
+const PARSER_OPTIONS: SimpleParserOptions = {
+  skipImageLinks: true,
+  skipTextToHtml: true,
+  skipTextLinks: true,
+  checksumAlgo: "sha256",
+};
 
 /** Never throws: a message mailparser cannot read still yields a ParsedMessage with parseError set. */
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
@@ -42,7 +56,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
     parseError: null,
   };
   try {
-    const m = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
+    const m = await simpleParser(raw, PARSER_OPTIONS);
     const headers: HeaderField[] = [];
     for (const line of m.headerLines ?? []) {
       const idx = line.line.indexOf(":");
@@ -55,7 +69,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       filename: a.filename ?? null,
       contentType: a.contentType,
       size: a.size ?? a.content.length,
-      sha256: sha256Hex(a.content),
+      sha256: a.checksum || sha256Hex(a.content),
     }));
     return {
       ...base,
@@ -77,6 +91,8 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
 
 /** RFC 2047 encoded-word decoding, by libmime (mailparser's own decoder). */
 export function decodeWords(s: string): string {
+  // Every encoded word starts with "=?"; without one libmime returns the text unchanged (most header fields).
+  if (!s.includes("=?")) return s;
   try {
     return libmime.decodeWords(s);
   } catch {
