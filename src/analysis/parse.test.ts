@@ -50,3 +50,14 @@ test("header values: folded lines joined, encoded words decoded, other text as w
   assert.equal(decodeWords("no encoded words"), "no encoded words");
   assert.equal(decodeWords("=?utf-8?Q?caf=C3=A9?="), "café");
 });
+
+test("keeps an unreadable Date header raw and leaves the date empty, never the time of parsing", async () => {
+  const at = async (date: string | null) =>
+    parseMessage(Buffer.from(`${date === null ? "" : `Date: ${date}\r\n`}Subject: t\r\n\r\nbody\r\n`));
+  const dez = await at("Sun, 1 Dez 2013 12:17:21 +0000");
+  assert.equal(dez.dateHeader, "Sun, 1 Dez 2013 12:17:21 +0000");
+  assert.equal(dez.date, null);
+  assert.equal((await at("garbage")).date, null);
+  assert.equal((await at(null)).date, null);
+  assert.equal((await at("Sun, 1 Dec 2013 12:17:21 +0000")).date, "2013-12-01T12:17:21.000Z");
+});

@@ -64,7 +64,10 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       headers.push({ key: line.key, value: decodeWords(rawValue) });
     }
     const dateRaw = headers.find((h) => h.key === "date")?.value ?? null;
-    const dateOk = m.date instanceof Date && !Number.isNaN(m.date.getTime()) ? m.date.toISOString() : null;
+    // mailparser reads the Date header with new Date(value) but puts the parse time in its place when that fails
+    // ("Sun, 1 Dez 2013"): a 2013 relay test would be dated today. The same reading, without the substitute.
+    const when = dateRaw === null ? null : new Date(dateRaw);
+    const dateOk = when !== null && !Number.isNaN(when.getTime()) ? when.toISOString() : null;
     const attachments: AttachmentMeta[] = m.attachments.map((a) => ({
       filename: a.filename ?? null,
       contentType: a.contentType,
