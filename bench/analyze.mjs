@@ -174,6 +174,8 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   requireBuilt();
   const distDir = join(CLI, "..");
+  // The V8 settings the relaytrap CLI runs with (src/v8-flags.ts), so the analyzer is measured as the sensor runs it.
+  const { V8_FLAGS } = await import(pathToFileURL(join(distDir, "v8-flags.js")).href);
   const { analyze, analyzeRaw } = await import(pathToFileURL(join(distDir, "analysis", "index.js")).href);
   const { parseMessage } = await import(pathToFileURL(join(distDir, "analysis", "parse.js")).href);
   const env0 = machine();
@@ -246,7 +248,7 @@ async function main() {
     `### Analyzer throughput, ${env0.date}`,
     "",
     `- command: \`${["node bench/analyze.mjs", ...process.argv.slice(2)].join(" ")}\` (${o.rounds} round(s) of A B B A, A = parse + analyze (\`analyzeRaw\`), B = \`analyze\` over messages parsed beforehand)`,
-    `- node ${env0.node}; CPU: ${env0.cpu} x ${env0.cores}; load average at start ${env0.load}, at end ${machine().load}; one thread (this process, sequential awaits); CPU/wall during the timed runs ${((cpu.user + cpu.system) / 1000 / wall).toFixed(2)}`,
+    `- node ${env0.node}; CPU: ${env0.cpu} x ${env0.cores}; load average at start ${env0.load}, at end ${machine().load}; one thread (this process, sequential awaits); V8 flags as the CLI sets them: ${V8_FLAGS.join(" ")}; CPU/wall during the timed runs ${((cpu.user + cpu.system) / 1000 / wall).toFixed(2)}`,
     `- corpus: ${corpus.length} generated messages, ${(bytes / 1e6).toFixed(1)} MB, mean ${(bytes / corpus.length / 1024).toFixed(1)} KB: ${[...groups].map(([k, v]) => `${k} ${v}`).join(", ")} ` +
       "(relay tests in 10 encodings: plain, glued, decimal-ASCII, hex header, dotless, reversed, base64, Message-ID, 1<hex>:port, %-hack envelope; multipart spam text+QP HTML; newsletters with base64 HTML and tracking links; DSN bounces quoting a relay test; the 39 analysis fixtures)",
     `- verdicts: ${[...kinds].map(([k, v]) => `${k} ${v}`).join(", ")}; differing from the generator's intent: ${mism.size ? [...mism].map(([k, v]) => `${k} ${v}`).join(", ") : "none"}`,

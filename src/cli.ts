@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // relaytrap command line: argument parsing only; the work is done by createSensor, exportMessages, ...
+import "./v8-flags.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError, loadConfig, type RawConfig } from "./config/load.js";
 import { PERSONAS } from "./config/schema.js";
