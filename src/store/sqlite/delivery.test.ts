@@ -100,3 +100,46 @@ describe("sqlite delivery store", () => {
     assert.deepEqual(store.topRecipients(), []);
   });
 });
+
+describe("recordRecipients (the batched spam-recipient counts)", () => {
+  it("leaves the store as the same sightings recorded one by one do", async () => {
+    const dirs = [mkdtempSync(join(tmpdir(), "relaytrap-batch-")), mkdtempSync(join(tmpdir(), "relaytrap-rows-"))];
+    const opened = await Promise.all(dirs.map(async (d) => {
+      const writer = await openSqliteWriter(d);
+      const reader = openSqliteReader(d);
+      return { writer, reader, store: createSqliteDeliveryStore(writer, reader) };
+    }));
+    try {
+      const [batched, rows] = opened as [(typeof opened)[number], (typeof opened)[number]];
+      // A relay-test dropbox that spam also reaches, a recipient recurring over sources, one-offs.
+      for (const o of opened) await o.store.recordSighting({ at: 100, srcIp: "203.0.113.1", dropboxes: ["box@drop.example"], tester: null, recipients: [] }, RULE);
+      const sightings: Array<[number, string, string[]]> = [
+        [5000, "198.18.0.1", ["often@victim.example", "once0@victim.example", "box@drop.example"]],
+        [5001, "198.18.0.2", ["often@victim.example", "once1@victim.example"]],
+        [5002, "198.18.0.1", ["often@victim.example", "box@drop.example"]],
+        [5003, "198.18.0.3", ["often@victim.example"]],
+      ];
+      for (const [at, srcIp, recipients] of sightings) await rows.store.recordSighting({ at, srcIp, dropboxes: [], tester: null, recipients }, RULE);
+      // The engine's aggregation: one entry per (recipient, source) with its count and first/last time.
+      const agg = new Map<string, { address: string; srcIp: string; messages: number; first: number; last: number }>();
+      for (const [at, srcIp, recipients] of sightings) {
+        for (const address of recipients) {
+          const e = agg.get(`${address} ${srcIp}`);
+          if (e) Object.assign(e, { messages: e.messages + 1, last: at });
+          else agg.set(`${address} ${srcIp}`, { address, srcIp, messages: 1, first: at, last: at });
+        }
+      }
+      await batched.store.recordRecipients([...agg.values()], RULE);
+      assert.deepEqual(batched.store.topRecipients(10), rows.store.topRecipients(10));
+      assert.deepEqual(batched.store.listDropboxes(), rows.store.listDropboxes());
+      assert.equal(batched.store.listDropboxes().find((d) => d.address === "often@victim.example")?.source, "recurring");
+      assert.equal(batched.store.listDropboxes().find((d) => d.address === "box@drop.example")?.lastSeen, 5002);
+    } finally {
+      for (const o of opened) {
+        await o.writer.close();
+        o.reader.close();
+      }
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

@@ -45,6 +45,29 @@ const SQL = {
     ON CONFLICT (address) DO UPDATE SET last_seen = MAX(dropboxes.last_seen, excluded.last_seen),
       distinct_sources = CASE WHEN dropboxes.source = 'recurring' THEN excluded.distinct_sources ELSE dropboxes.distinct_sources END`,
   seen: `UPDATE dropboxes SET last_seen = MAX(last_seen, @t) WHERE address = @a`,
+  // The same four steps for a whole batch of spam recipients (a JSON array of {a, ip, n, first, t}), in four
+  // statements instead of four per recipient: a spam run names thousands of distinct recipients, and per-row
+  // statements cost the writer ~2 ms per 50-recipient message. Rows are upserted one by one in array order, as the
+  // per-row statements did; the recurring check and last_seen refresh run once per address, after all its rows.
+  sourcesMany: `INSERT INTO address_sources (role, address, src_ip, last_seen)
+    SELECT 'r', json_extract(value, '$.a'), json_extract(value, '$.ip'), json_extract(value, '$.t') FROM json_each(@batch) WHERE true
+    ON CONFLICT (role, address, src_ip) DO UPDATE SET last_seen = MAX(last_seen, excluded.last_seen)`,
+  recipientsMany: `INSERT INTO recipients (recipient, messages, distinct_sources, first_seen, last_seen)
+    SELECT a, n, (SELECT COUNT(*) FROM address_sources WHERE role = 'r' AND address = a), first, t
+    FROM (SELECT json_extract(value, '$.a') AS a, json_extract(value, '$.n') AS n, json_extract(value, '$.first') AS first,
+      json_extract(value, '$.t') AS t FROM json_each(@batch)) WHERE true
+    ON CONFLICT (recipient) DO UPDATE SET messages = recipients.messages + excluded.messages,
+      distinct_sources = excluded.distinct_sources, first_seen = MIN(recipients.first_seen, excluded.first_seen),
+      last_seen = MAX(recipients.last_seen, excluded.last_seen)`,
+  recurringMany: `INSERT INTO dropboxes (address, first_seen, last_seen, tests, distinct_sources, tester, source)
+    SELECT recipient, first_seen, last_seen, 0, distinct_sources, NULL, 'recurring' FROM recipients
+    WHERE recipient IN (SELECT json_extract(value, '$.a') FROM json_each(@batch))
+      AND messages >= @minMessages AND distinct_sources >= @minSources
+    ON CONFLICT (address) DO UPDATE SET last_seen = MAX(dropboxes.last_seen, excluded.last_seen),
+      distinct_sources = CASE WHEN dropboxes.source = 'recurring' THEN excluded.distinct_sources ELSE dropboxes.distinct_sources END`,
+  seenMany: `UPDATE dropboxes SET last_seen = MAX(last_seen,
+      (SELECT MAX(json_extract(value, '$.t')) FROM json_each(@batch) WHERE json_extract(value, '$.a') = dropboxes.address))
+    WHERE address IN (SELECT json_extract(value, '$.a') FROM json_each(@batch))`,
   outbox: `INSERT OR IGNORE INTO outbox (message_id, recipient, mode, status, src_ip, session_id, mail_from, received,
     created_at, attempts, next_attempt_at, updated_at)
     VALUES (@messageId, @recipient, @mode, @status, @srcIp, @sessionId, @mailFrom, @received, @createdAt, 0, @createdAt, @createdAt)`,
@@ -114,14 +137,14 @@ export function createSqliteDeliveryStore(writer: StoreWriter, reader: StoreRead
     },
 
     async recordRecipients(batch: RecipientSighting[], rule: RecurringRule) {
-      const st: Stmt[] = [];
-      for (const r of batch) st.push({ sql: SQL.source, params: [{ role: "r", a: r.address, ip: r.srcIp, t: r.last }] });
-      for (const r of batch) {
-        st.push({ sql: SQL.recipient, params: [{ a: r.address, n: r.messages, first: r.first, t: r.last }] });
-        st.push({ sql: SQL.recurring, params: [{ a: r.address, minMessages: rule.minMessages, minSources: rule.minSources }] });
-        st.push({ sql: SQL.seen, params: [{ a: r.address, t: r.last }] });
-      }
-      if (st.length) await writer.exec(st);
+      if (batch.length === 0) return;
+      const json = JSON.stringify(batch.map((r) => ({ a: r.address, ip: r.srcIp, n: r.messages, first: r.first, t: r.last })));
+      await writer.exec([
+        { sql: SQL.sourcesMany, params: [{ batch: json }] },
+        { sql: SQL.recipientsMany, params: [{ batch: json }] },
+        { sql: SQL.recurringMany, params: [{ batch: json, minMessages: rule.minMessages, minSources: rule.minSources }] },
+        { sql: SQL.seenMany, params: [{ batch: json }] },
+      ]);
     },
 
     knownDropboxes(addresses) {
