@@ -61,8 +61,8 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
   await ready;
 
   // Requests made in one event-loop turn go to the worker in one message (they are committed together anyway). Lazy
-  // requests (session rows: no reply waits on them) ride along with the next one, or go after LAZY_SEND_MS: a commit
-  // (and an fsync) of their own per connection cost the writer as much as the message insert.
+  // requests (session rows, proxy rows: no reply to a client waits on them) ride along with the next one, or go after
+  // LAZY_SEND_MS: a commit (and an fsync) of their own per connection cost the writer as much as the message insert.
   let outbox: WriterRequest[] = [];
   let sendSoon = false;
   let lazyTimer: NodeJS.Timeout | null = null;
