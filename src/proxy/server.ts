@@ -1,10 +1,11 @@
 // The proxy trap: one listener serves HTTP proxy and SOCKS4/4a/5 (told apart by the first byte). Nothing is ever
 // forwarded and no requested name is ever resolved: mail ports are handed to the SMTP trap in-process, judge URLs get a
 // synthesized page, everything else a Squid-like answer, a timeout or a close (proxy.otherTargets).
-import { randomBytes, randomInt } from "node:crypto";
+import { randomInt } from "node:crypto";
 import { createServer, isIP, type Server, type Socket } from "node:net";
 import type { EventId } from "../events/catalog.js";
 import type { EventContext } from "../events/dispatcher.js";
+import { sessionId } from "../events/session-id.js";
 import { formatHostPort, normalizeIp, parseHostPort } from "../net/address.js";
 import type { BoundListener, HandOff } from "../smtp/server.js";
 import { createHeadReader, header, parseRequestTarget, type HeadReader, type HttpHead } from "./http.js";
@@ -72,19 +73,6 @@ const SAFE_GREETING_HOST = /^[A-Za-z0-9.:-]{1,253}$/;
 
 /** The HTTP CONNECT success reply, encoded once. */
 const CONNECT_ESTABLISHED_BYTES = Buffer.from(CONNECT_ESTABLISHED, "latin1");
-
-/** Session ids: 12 random hex digits like the SMTP trap's, cut from a pool so a connection costs no RNG call. */
-const ID_POOL_BYTES = 6 * 1024;
-let idPool = Buffer.alloc(0);
-let idPos = 0;
-function sessionId(): string {
-  if (idPos + 6 > idPool.length) {
-    idPool = randomBytes(ID_POOL_BYTES);
-    idPos = 0;
-  }
-  idPos += 6;
-  return idPool.toString("hex", idPos - 6, idPos);
-}
 
 function ephemeralPort(): number {
   return randomInt(32768, 61000);

@@ -1,10 +1,10 @@
 // One SMTP session: the connection state (peer, TLS, AUTH, counters), one Transaction (envelope + body), the input pump
 // that feeds lines to the handler table, and the reply writer. Protocol only: storing is the hooks' business.
 import { isUtf8 } from "node:buffer";
-import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { TLSSocket, type SecureContext } from "node:tls";
 import type { EventId } from "../events/catalog.js";
+import { sessionId } from "../events/session-id.js";
 import { normalizeIp } from "../net/address.js";
 import type { EventContext } from "../events/dispatcher.js";
 import type { AuthAttempt, SessionRecord, TlsInfo, TranscriptLine } from "../store/types.js";
@@ -64,19 +64,6 @@ export interface SessionOptions {
 }
 
 export type Mode = "command" | "data" | "bdat" | "auth" | "closed";
-
-/** Session ids: 12 random hex digits (Cowrie style), cut from a pool so a new session costs no syscall. */
-const ID_POOL_BYTES = 6 * 1024;
-let idPool = Buffer.alloc(0);
-let idPos = 0;
-function sessionId(): string {
-  if (idPos + 6 > idPool.length) {
-    idPool = randomBytes(ID_POOL_BYTES);
-    idPos = 0;
-  }
-  idPos += 6;
-  return idPool.toString("hex", idPos - 6, idPos);
-}
 
 export class Transaction {
   mailFrom: string | null = null;
