@@ -125,7 +125,10 @@ test("loose IP finder lists other readings when digits may be glued before the f
   const loose = (t: string) => findIpv4Loose(t).map((m) => [m.ip, m.alternatives ?? []]);
   assert.deepEqual(loose("\x01971.2.3.4:25"), [["71.2.3.4", ["1.2.3.4"]]]);
   assert.deepEqual(loose("`80.0.0.0:1"), [["80.0.0.0", ["0.0.0.0"]]]);
-  assert.deepEqual(loose("x=1.2.3.4 y:198.51.100.23:25"), [["1.2.3.4", []], ["198.51.100.23", []]]);
+  // After a separator the longest reading is the plain one; the shorter ones are still listed (they count only when
+  // one is a sensor address), as random bytes can end in a separator and a digit.
+  assert.deepEqual(loose("x=1.2.3.4 y:198.51.100.23:25"), [["1.2.3.4", []], ["198.51.100.23", ["98.51.100.23", "8.51.100.23"]]]);
+  assert.deepEqual(loose("\0\r30.0.0.0:1"), [["30.0.0.0", ["0.0.0.0"]]]);
 });
 
 test("envelope: literal, %-hack, quoted, bang, plain", () => {

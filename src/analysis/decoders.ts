@@ -92,7 +92,7 @@ function fromDecoded(decoder: string, field: string, decoded: string, sourceText
     const f: Finding = { decoder, field, found: `${excerpt(sourceText.slice(0, 40))} -> ${excerpt(decoded.slice(a, b))}`, ip: m.ip, strong };
     if (m.alternatives) {
       f.alternatives = m.alternatives;
-      f.found += ` (first octet ambiguous, also ${m.alternatives.join(", ")})`;
+      if (m.glued) f.found += ` (first octet ambiguous, also ${m.alternatives.join(", ")})`;
     }
     out.push(f);
   }

@@ -111,8 +111,10 @@ export interface IpMatch {
   text: string;
   index: number;
   end: number;
-  /** Other readings of the same decoded text, when a glued digit makes the first octet ambiguous. */
+  /** Other readings of the same decoded text: shorter first octets, in case digits before it belong to something else. */
   alternatives?: string[];
+  /** The first octet does not start cleanly (not after a separator or at the start): a digit may be glued to it. */
+  glued?: boolean;
 }
 
 // A dotted quad not glued to a preceding digit or dot, and not continued by a digit or ".digit".
@@ -171,9 +173,11 @@ export function hasDigit(text: string): boolean {
 const CLEAN_BEFORE = new Set([..." \t\r\n:=|,;[(<\"'/@#&?"].map((c) => c.charCodeAt(0)));
 
 /**
- * Dotted IPv4 addresses in decoded bytes (as latin1 text). The longest valid reading of the first octet wins; when
- * it does not start cleanly (after a separator or at the start), decoded garbage may have glued digits to it
- * ("`80.0.0.0:1" may be 0.0.0.0), so the shorter valid readings are listed in `alternatives`.
+ * Dotted IPv4 addresses in decoded bytes (as latin1 text). The longest valid reading of the first octet wins; the
+ * shorter valid readings are listed in `alternatives`, because decoded garbage may have glued digits to it
+ * ("`80.0.0.0:1" may be 0.0.0.0, and random bytes can end in a separator and a digit too: "\0\r3" + "0.0.0.0:1").
+ * An alternative only counts when it is a sensor address and the longest reading is not (analysis/index.ts).
+ * `glued` marks the visibly ambiguous case, where the digits do not follow a separator.
  */
 export function findIpv4Loose(text: string): IpMatch[] {
   const out: IpMatch[] = [];
@@ -184,7 +188,7 @@ export function findIpv4Loose(text: string): IpMatch[] {
     const rest = s.slice(firstDot);
     const clean = run.length <= 3 && (m.index === 0 || CLEAN_BEFORE.has(text.charCodeAt(m.index - 1)));
     const readings: IpMatch[] = [];
-    for (let len = Math.min(3, run.length); len >= (clean ? run.length : 1); len--) {
+    for (let len = Math.min(3, run.length); len >= 1; len--) {
       const cand = run.slice(run.length - len) + rest;
       const ip = normaliseIp(cand);
       if (ip) readings.push({ ip, text: cand, index: m.index + run.length - len, end: m.index + s.length });
@@ -192,6 +196,7 @@ export function findIpv4Loose(text: string): IpMatch[] {
     const [primary, ...others] = readings;
     if (!primary) continue;
     if (others.length > 0) primary.alternatives = others.map((x) => x.ip);
+    if (!clean) primary.glued = true;
     out.push(primary);
   }
   return out;
