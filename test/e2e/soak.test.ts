@@ -26,7 +26,7 @@ const IDLE_TIMEOUT_MS = Number(process.env.RELAYTRAP_LIMITS_IDLE_TIMEOUT_MS ?? L
 /** Warm-up before the RSS baseline: the idle connections are open, SQLite's caches and V8's heap have grown to their
  * working size (on a 60 s run RSS climbs for ~25 s, then saw-tooths around a plateau). */
 const WARMUP_MS = Math.min(120_000, (SECONDS * 1000) / 2);
-/** Allowed RSS growth after warm-up (generous: this catches leaks of a per-message or per-connection kind). */
+/** Allowed rise of the RSS troughs after warm-up (generous: this catches leaks of a per-message or per-connection kind). */
 const MAX_RSS_GROWTH_KB = 96 * 1024;
 /** A real client operation slower than this was not served. */
 const OP_TIMEOUT_MS = 30_000;
@@ -211,11 +211,16 @@ it(`soak: ${SECONDS} s of mixed real clients with ${IDLE} idle/slowloris connect
     assert.deepEqual(crowd.early.slice(0, 5), [], `${crowd.early.length} idle connections were dropped before their timeout`);
     assert.equal(stillOpen, IDLE, "idle connections were not all held to the end");
     const warm = samples.filter((s) => s.t * 1000 >= WARMUP_MS);
-    assert.ok(warm.length >= 2, "too few RSS samples after warm-up");
-    const base = warm[0]!.rssKb;
+    assert.ok(warm.length >= 6, "too few RSS samples after warm-up");
+    // RSS saw-tooths with V8's collections (100 MB between a collection and the next is normal under this load), so
+    // a single peak says little; a leak lifts the troughs. Compared: the lowest RSS of the first and of the last third.
+    const third = Math.floor(warm.length / 3);
+    const low = (xs: typeof warm) => Math.min(...xs.map((s) => s.rssKb));
+    const base = low(warm.slice(0, third));
+    const late = low(warm.slice(-third));
     const peak = Math.max(...warm.map((s) => s.rssKb));
-    t.diagnostic(`RSS after warm-up (${WARMUP_MS / 1000} s): ${Math.round(base / 1024)} MB, peak ${Math.round(peak / 1024)} MB`);
-    assert.ok(peak - base < MAX_RSS_GROWTH_KB, `RSS grew ${Math.round((peak - base) / 1024)} MB after warm-up: ${curve}`);
+    t.diagnostic(`RSS after warm-up (${WARMUP_MS / 1000} s): troughs ${Math.round(base / 1024)} MB (first third) -> ${Math.round(late / 1024)} MB (last third), peak ${Math.round(peak / 1024)} MB`);
+    assert.ok(late - base < MAX_RSS_GROWTH_KB, `RSS troughs rose ${Math.round((late - base) / 1024)} MB after warm-up: ${curve}`);
     assert.ok(fdEnd <= fdStart + 5, `fd leak: ${fdStart} -> ${fdEnd}`);
     rmSync(eml, { force: true });
   } finally {
