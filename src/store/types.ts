@@ -180,3 +180,19 @@ export interface StoreReader {
   get<T>(sql: string, ...params: unknown[]): T | undefined;
   close(): void;
 }
+
+/** A message as lists show it (the web API, and the fleet collector with its own ids). */
+export interface MessageSummary {
+  id: number;
+  receivedAt: number;
+  srcIp: string;
+  mailFrom: string | null;
+  rcptTo: string[];
+  subject: string | null;
+  kind: StoredKind;
+  size: number;
+  sessionId: string;
+  bodyStored: boolean;
+  /** "direct" or the proxy channel (http-connect, socks4, socks5). */
+  channel: string;
+}

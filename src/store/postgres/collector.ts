@@ -1,7 +1,7 @@
 // The collector's SQL: idempotent ingestion of sensor batches, and the fleet-wide read queries behind its /api/v1
 // (message list, attempt stats, the pooled dropbox list, sensors). Callers get plain typed rows.
 import type { FleetDropbox, FleetMessage, IngestBatch, IngestResult } from "../fleet.js";
-import type { StoredKind } from "../types.js";
+import type { MessageSummary, StoredKind } from "../types.js";
 import type { PgPool } from "./db.js";
 import { fillBuckets, type Bucket } from "../buckets.js";
 
@@ -136,20 +136,12 @@ export async function ingestBatch(pool: PgPool, sensor: string, peer: string | n
 
 // ---------- reads
 
-export interface FleetMessageSummary {
+/** A list row of the fleet: a sensor's message summary, with a fleet-wide id. */
+export interface FleetMessageSummary extends Omit<MessageSummary, "channel"> {
   /** Fleet-wide id (cursor); sensorMessageId is the id on the sensor. */
   id: number;
   sensor: string;
   sensorMessageId: number;
-  receivedAt: number;
-  srcIp: string;
-  mailFrom: string | null;
-  rcptTo: string[];
-  subject: string | null;
-  kind: StoredKind;
-  size: number;
-  sessionId: string;
-  bodyStored: boolean;
 }
 
 export interface FleetMessageFilter {

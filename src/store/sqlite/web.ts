@@ -1,26 +1,12 @@
 // Read queries behind the web API and UI (lists with full-text search, stats buckets, sources, dropboxes), and the
 // look-ups the importer needs. SQL stays here; callers get plain typed rows.
-import type { StoredKind, StoreReader } from "../types.js";
+import type { MessageSummary, StoredKind, StoreReader } from "../types.js";
 import { fillBuckets, type Bucket } from "../buckets.js";
 
 export { MAX_BUCKETS, type Bucket } from "../buckets.js";
+export type { MessageSummary } from "../types.js";
 
 export const MAX_WEB_LIMIT = 500;
-
-export interface MessageSummary {
-  id: number;
-  receivedAt: number;
-  srcIp: string;
-  mailFrom: string | null;
-  rcptTo: string[];
-  subject: string | null;
-  kind: StoredKind;
-  size: number;
-  sessionId: string;
-  bodyStored: boolean;
-  /** "direct" or the proxy channel (http-connect, socks4, socks5). */
-  channel: string;
-}
 
 export interface WebMessageFilter {
   kind?: StoredKind | undefined;
