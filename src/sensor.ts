@@ -1,8 +1,7 @@
 // The sensor: wires config -> store, event sinks, policy and the SMTP trap. The one place the parts meet.
 import { mkdirSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { analyze } from "./analysis/index.js";
-import { parseMessage } from "./analysis/parse.js";
+import { createAnalysisPool, type AnalysisPool } from "./analysis/pool.js";
 import type { Config } from "./config/schema.js";
 import { defaultHostname } from "./config/load.js";
 import { createDispatcher, type Dispatcher } from "./events/dispatcher.js";
@@ -42,6 +41,8 @@ export interface Sensor {
   delivery: DeliveryEngine;
   /** Push to the fleet collector (config collectorUrl), or null. */
   collector: CollectorClient | null;
+  /** Parse + analysis worker threads. */
+  analysis: AnalysisPool;
   reopenLogs(): void;
   prune(): Promise<void>;
   close(): Promise<void>;
@@ -98,6 +99,8 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     log,
   });
 
+  const analysis = createAnalysisPool({ ...config.analysis, log });
+
   let pruneTimer: NodeJS.Timeout | null = null;
   let pruning: Promise<void> | null = null;
   /** `full`: a write failed for lack of space, so give up the oldest data until a slice of the cap is free again. */
@@ -117,12 +120,13 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     emit: (id, ctx, fields) => events.emit(id, ctx, fields),
     async storeMessage(m: CompletedMessage): Promise<StoreOutcome> {
       const s = m.session;
-      const parsed = await parseMessage(m.raw);
       // The tested IP is the one the client connected to, or (behind NAT) a configured public address.
-      const verdict = analyze(parsed, { clientIp: s.ctx.src_ip, helo: m.helo, mailFrom: m.mailFrom, rcptTo: m.rcptTo }, [
-        ...config.sensorIps,
-        s.ctx.dest_ip,
-      ], collector ? { knownDropboxes: collector.knownDropboxes() } : {});
+      const { parsed, verdict } = await analysis.analyze(
+        m.raw,
+        { clientIp: s.ctx.src_ip, helo: m.helo, mailFrom: m.mailFrom, rcptTo: m.rcptTo },
+        [...config.sensorIps, s.ctx.dest_ip],
+        collector?.knownDropboxes(),
+      );
       const decision = cutoff.decide(s.ctx.src_ip, m.raw.length, m.receivedAt);
       const keepBody = decision !== "drop";
       const row: NewMessage = {
@@ -250,6 +254,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     await web.close();
     await proxy.close();
     await smtp.close(0);
+    await analysis.close();
     await writer.close();
     reader.close();
     await events.close();
@@ -279,6 +284,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     hostname,
     delivery,
     collector,
+    analysis,
     reopenLogs: () => jsonl.reopen(),
     prune,
     async close() {
@@ -286,6 +292,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
       await web.close();
       await proxy.close();
       await smtp.close(SHUTDOWN_GRACE_MS);
+      await analysis.close();
       await delivery.close();
       await collector?.close();
       await pruning;

@@ -96,6 +96,18 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Parse + analysis of trapped messages in worker threads (src/analysis/pool.ts), off the SMTP sessions' thread. */
+    analysis: z
+      .object({
+        /** Worker threads (0: on the main thread, where hostile MIME stalls every session while it is parsed). */
+        workers: nonNegInt.max(64).default(2),
+        /** A message still being parsed after this long is stored unparsed, with the reason (its worker is replaced). */
+        timeoutMs: positiveInt.default(10_000),
+        /** Heap cap per worker (V8 old generation); a message needing more is stored unparsed likewise. */
+        maxHeapMb: positiveInt.min(32).default(256),
+      })
+      .strict()
+      .prefault({}),
     rdns: z
       .object({
         enabled: z.boolean().default(false),

@@ -1,0 +1,102 @@
+// The analysis pool: same results as in-thread analysis, hostile MIME given up by time or heap without stalling the
+// caller's thread, and a fresh worker for the next message.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { analyzeRaw } from "./index.js";
+import { sha256Hex } from "./parse.js";
+import { createAnalysisPool } from "./pool.js";
+import { RELAY_TESTS, eml, env } from "./fixtures.js";
+
+const ENV = env("<x@y.example>", ["<z@dropbox.example>"]);
+const SENSORS = ["198.51.100.23"];
+
+/** HTML-only body: mailparser converts it to text, the slowest thing it does (~0.4 µs per byte here). */
+function htmlOnly(bytes: number): Buffer {
+  const line = "<div><p><b>a</b></p></div>\r\n";
+  return eml(["From: x@y.example", "To: z@dropbox.example", "Subject: big", "Content-Type: text/html"], line.repeat(Math.ceil(bytes / line.length)));
+}
+
+test("a worker gives what in-thread analysis gives", async () => {
+  const pool = createAnalysisPool({ workers: 1, timeoutMs: 30_000, maxHeapMb: 256 });
+  try {
+    for (const f of RELAY_TESTS.slice(0, 10)) {
+      const a = await pool.analyze(f.raw, f.env, f.sensorIps);
+      const b = await analyzeRaw(f.raw, f.env, f.sensorIps);
+      assert.deepEqual(a.verdict, b.verdict, f.name);
+      assert.deepEqual({ ...a.parsed, raw: null }, { ...b.parsed, raw: null }, f.name);
+      assert.equal(a.parsed.raw, f.raw, "the caller's bytes come back, not a copy");
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test("known dropboxes reach the worker", async () => {
+  const pool = createAnalysisPool({ workers: 1, timeoutMs: 30_000, maxHeapMb: 256 });
+  try {
+    const raw = eml(["From: x@y.example", "To: z@dropbox.example", "Subject: hello"], "nothing to see");
+    assert.equal((await pool.analyze(raw, ENV, SENSORS)).verdict.kind, "spam");
+    const v = (await pool.analyze(raw, ENV, SENSORS, new Set(["z@dropbox.example"]))).verdict;
+    assert.equal(v.kind, "relay-test");
+    assert.ok(v.evidence.some((e) => e.decoder === "known-dropbox"));
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a message over the time limit is given up, the caller's thread never stalls, the next one is analyzed", async () => {
+  const logs: string[] = [];
+  const pool = createAnalysisPool({ workers: 1, timeoutMs: 300, maxHeapMb: 512, log: (l) => logs.push(l) });
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  try {
+    const raw = htmlOnly(8_000_000); // seconds of html-to-text
+    delay.enable();
+    const r = await pool.analyze(raw, ENV, SENSORS);
+    delay.disable();
+    assert.match(r.parsed.parseError ?? "", /given up: took over 300 ms/);
+    assert.equal(r.parsed.sha256, sha256Hex(raw));
+    assert.equal(r.parsed.size, raw.length);
+    assert.equal(r.verdict.kind, "spam");
+    assert.equal(r.verdict.evidence[0]?.decoder, "error");
+    assert.equal(pool.givenUp, 1);
+    assert.ok(logs.some((l) => /took over 300 ms/.test(l)));
+    // In-thread, this parse blocks the event loop for seconds; the worker leaves it free.
+    assert.ok(delay.max / 1e6 < 1000, `event loop blocked for ${(delay.max / 1e6).toFixed(0)} ms`);
+    const f = RELAY_TESTS[0];
+    assert.ok(f);
+    assert.equal((await pool.analyze(f.raw, f.env, f.sensorIps)).verdict.kind, "relay-test");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a message that needs more heap than the cap is given up; the pool goes on", async () => {
+  const pool = createAnalysisPool({ workers: 2, timeoutMs: 60_000, maxHeapMb: 32 });
+  try {
+    // ~5 M short lines: mailparser's text handling needs a few hundred MB of heap for it.
+    const raw = eml(["From: x@y.example", "To: z@dropbox.example", "Subject: lines"], "a\r\n".repeat(3_000_000));
+    const small = RELAY_TESTS[1];
+    assert.ok(small);
+    const [big, ok] = await Promise.all([pool.analyze(raw, ENV, SENSORS), pool.analyze(small.raw, small.env, small.sensorIps)]);
+    assert.match(big.parsed.parseError ?? "", /given up: .*memory/i);
+    assert.equal(big.parsed.sha256, sha256Hex(raw));
+    assert.equal(ok.verdict.kind, "relay-test");
+    assert.equal(pool.givenUp, 1);
+    assert.equal((await pool.analyze(small.raw, small.env, small.sensorIps)).verdict.kind, "relay-test");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("closing answers queued messages unparsed and analyzes later ones in-thread", async () => {
+  const pool = createAnalysisPool({ workers: 1, timeoutMs: 30_000, maxHeapMb: 256 });
+  const slow = pool.analyze(htmlOnly(4_000_000), ENV, SENSORS);
+  const queued = pool.analyze(RELAY_TESTS[0]?.raw ?? Buffer.alloc(0), ENV, SENSORS);
+  await pool.close();
+  assert.match((await slow).parsed.parseError ?? "", /sensor stopping/);
+  assert.match((await queued).parsed.parseError ?? "", /sensor stopping/);
+  const f = RELAY_TESTS[0];
+  assert.ok(f);
+  assert.equal((await pool.analyze(f.raw, f.env, f.sensorIps)).verdict.kind, "relay-test");
+});

@@ -1,0 +1,29 @@
+// An analysis worker thread: parses (mailparser) and analyzes one trapped message at a time for pool.ts. Hostile MIME
+// can cost seconds of CPU and hundreds of MB of heap per message; here that stalls one worker, never the SMTP sessions.
+import { parentPort } from "node:worker_threads";
+import { analyze } from "./index.js";
+import { parseMessage } from "./parse.js";
+import type { AnalysisRequest, AnalysisResponse, PoolMessage } from "./pool.js";
+
+if (!parentPort) throw new Error("analysis worker must run in a worker thread");
+const port = parentPort;
+let knownDropboxes: ReadonlySet<string> = new Set();
+
+function run(req: AnalysisRequest): Promise<AnalysisResponse> {
+  const raw = Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength);
+  return parseMessage(raw).then((parsed) => {
+    const verdict = analyze(parsed, req.env, req.sensorIps, knownDropboxes.size > 0 ? { knownDropboxes } : {});
+    // The raw bytes stay with the caller; only what was derived from them goes back.
+    const { raw: _raw, ...rest } = parsed;
+    return { op: "result", id: req.id, parsed: rest, verdict };
+  });
+}
+
+port.on("message", (msg: PoolMessage) => {
+  if (msg.op === "dropboxes") {
+    knownDropboxes = new Set(msg.list);
+    return;
+  }
+  void run(msg).then((res) => port.postMessage(res));
+});
+port.postMessage({ op: "ready" } satisfies AnalysisResponse);
