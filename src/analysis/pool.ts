@@ -1,4 +1,7 @@
 // Parse + analysis off the SMTP thread: a small pool of worker threads (worker.ts), one message per worker at a time.
+// Small messages stay on the calling thread: a worker round trip costs ~190 µs of CPU (the result's structured clone,
+// two thread wake-ups, cold caches), as much as parsing a typical 3 KB spam itself, while the worst a crafted message
+// of inlineMaxBytes (32 KiB) costs mailparser there is ~11 ms (HTML-only; 64 KiB: ~22 ms).
 //
 // mailparser on hostile MIME is the slowest thing a client can make the sensor do: a 10 MB HTML-only message took
 // ~4 s of CPU and ~500 MB of heap in one parse. On the main thread that stalled every session (a scanner times it);
@@ -14,6 +17,8 @@ import type { Envelope, ParsedMessage, Verdict } from "./types.js";
 export interface AnalysisPoolOptions {
   /** Worker threads; 0 parses and analyzes on the calling thread (tools, tests). */
   workers: number;
+  /** Messages up to this size are parsed on the calling thread (see below); 0: every message goes to a worker. */
+  inlineMaxBytes: number;
   /** A message still being parsed after this long is given up (its worker is replaced). */
   timeoutMs: number;
   /** V8 old-generation cap per worker; a message needing more is given up likewise. */
@@ -47,6 +52,9 @@ export type AnalysisResponse = { op: "ready" } | { op: "result"; id: number; par
 
 /** Workers that died without ever answering, in a row, before the pool stops respawning and analyzes in-thread. */
 const MAX_STARTUP_FAILURES = 3;
+/** Messages handed to one worker ahead of its answers. With one at a time the worker sat idle for every round trip
+ * (a thread wake-up each way): half the throughput of in-thread analysis. It still parses them one by one. */
+export const WORKER_PIPELINE_DEPTH = 2;
 
 interface Job {
   id: number;
@@ -59,7 +67,9 @@ interface Job {
 
 interface Slot {
   worker: Worker;
-  job: Job | null;
+  /** Sent to the worker, in order; the first is the one being parsed (the worker takes them one by one). */
+  jobs: Job[];
+  /** Time limit of jobs[0], started when it became the first. */
   timer: NodeJS.Timeout | null;
   /** The dropbox set this worker holds (sent only when it changes). */
   dropboxes: ReadonlySet<string> | undefined;
@@ -115,16 +125,18 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
 
   const spawn = (): Slot => {
     const worker = new Worker(new URL("./worker.js", import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: o.maxHeapMb } });
-    const slot: Slot = { worker, job: null, timer: null, dropboxes: undefined, ready: false, ending: null };
+    const slot: Slot = { worker, jobs: [], timer: null, dropboxes: undefined, ready: false, ending: null };
     worker.on("message", (res: AnalysisResponse) => {
       if (res.op === "ready") {
         slot.ready = true;
         startupFailures = 0;
+        startTimer(slot);
         return;
       }
-      const job = slot.job;
+      const job = slot.jobs[0];
       if (!job || job.id !== res.id) return;
-      finish(slot);
+      slot.jobs.shift();
+      startTimer(slot);
       job.resolve({ parsed: { ...res.parsed, raw: job.raw }, verdict: res.verdict });
       dispatch();
     });
@@ -140,21 +152,35 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     return slot;
   };
 
-  const finish = (slot: Slot) => {
+  /** The time limit of the message the worker is on now (the first it has not answered); a starting worker's
+   * module loading does not count against it. */
+  const startTimer = (slot: Slot) => {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    slot.job = null;
+    const job = slot.jobs[0];
+    if (!job || !slot.ready) return;
+    slot.timer = setTimeout(() => {
+      log(`relaytrap: analysis of a ${job.raw.length}-byte message took over ${o.timeoutMs} ms; given up, stored unparsed`);
+      slot.ending = `took over ${o.timeoutMs} ms`;
+      void slot.worker.terminate();
+    }, o.timeoutMs);
   };
 
-  /** The slot's worker is gone or being terminated: give up its message, put a fresh worker in its place. */
+  /** The slot's worker is gone: give up the message it was on, requeue the ones it had not started, replace it. */
   const replace = (slot: Slot, why: string) => {
-    const job = slot.job;
-    finish(slot);
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+    const [job, ...waiting] = slot.jobs;
+    slot.jobs = [];
     if (job) {
       givenUp++;
       job.resolve(unanalyzed(job.raw, job.env, `analysis given up: ${why}`));
     }
-    if (closed) return;
+    if (closed) {
+      for (const j of waiting) j.resolve(unanalyzed(j.raw, j.env, "analysis given up: sensor stopping"));
+      return;
+    }
+    queue.unshift(...waiting);
     const i = slots.indexOf(slot);
     if (i < 0) return;
     if (!slot.ready && ++startupFailures >= MAX_STARTUP_FAILURES) {
@@ -173,21 +199,19 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     for (const job of queue.splice(0)) void analyzeHere(job.raw, job.env, job.sensorIps, job.dropboxes).then(job.resolve);
   };
 
+  /** Hands queued messages to the least-loaded workers, up to WORKER_PIPELINE_DEPTH each. */
   const dispatch = () => {
-    for (const slot of slots) {
-      if (slot.job) continue;
-      const job = queue.shift();
-      if (!job) return;
+    while (queue.length > 0) {
+      let slot: Slot | undefined;
+      for (const s of slots) if (s.jobs.length < WORKER_PIPELINE_DEPTH && (!slot || s.jobs.length < slot.jobs.length)) slot = s;
+      if (!slot) return;
+      const job = queue.shift() as Job;
       if (job.dropboxes !== slot.dropboxes && job.dropboxes !== undefined) {
         slot.worker.postMessage({ op: "dropboxes", list: [...job.dropboxes] } satisfies PoolMessage);
         slot.dropboxes = job.dropboxes;
       }
-      slot.job = job;
-      slot.timer = setTimeout(() => {
-        log(`relaytrap: analysis of a ${job.raw.length}-byte message took over ${o.timeoutMs} ms; given up, stored unparsed`);
-        slot.ending = `took over ${o.timeoutMs} ms`;
-        void slot.worker.terminate();
-      }, o.timeoutMs);
+      slot.jobs.push(job);
+      if (slot.jobs.length === 1) startTimer(slot);
       slot.worker.postMessage({ op: "analyze", id: job.id, raw: job.raw, env: job.env, sensorIps: job.sensorIps } satisfies PoolMessage);
     }
   };
@@ -196,7 +220,7 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
 
   return {
     analyze(raw, env, sensorIps, knownDropboxes) {
-      if (inThread || closed) return analyzeHere(raw, env, sensorIps, knownDropboxes);
+      if (inThread || closed || raw.length <= o.inlineMaxBytes) return analyzeHere(raw, env, sensorIps, knownDropboxes);
       return new Promise<AnalysisResult>((resolve) => {
         queue.push({ id: nextId++, raw, env, sensorIps, dropboxes: knownDropboxes, resolve });
         dispatch();

@@ -19,11 +19,20 @@ function run(req: AnalysisRequest): Promise<AnalysisResponse> {
   });
 }
 
-port.on("message", (msg: PoolMessage) => {
-  if (msg.op === "dropboxes") {
-    knownDropboxes = new Set(msg.list);
-    return;
+// One message at a time, in the order sent (the pool times the first unanswered one; a dropbox update applies from
+// its place in the sequence on).
+const inbox: PoolMessage[] = [];
+let busy = false;
+async function drain(): Promise<void> {
+  busy = true;
+  for (let msg = inbox.shift(); msg; msg = inbox.shift()) {
+    if (msg.op === "dropboxes") knownDropboxes = new Set(msg.list);
+    else port.postMessage(await run(msg));
   }
-  void run(msg).then((res) => port.postMessage(res));
+  busy = false;
+}
+port.on("message", (msg: PoolMessage) => {
+  inbox.push(msg);
+  if (!busy) void drain();
 });
 port.postMessage({ op: "ready" } satisfies AnalysisResponse);
