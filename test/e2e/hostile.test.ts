@@ -104,4 +104,41 @@ describe("hostile input", () => {
       { numRuns: 25 },
     );
   });
+  it("serves other clients while a crafted 9 MB HTML message is parsed, and stores it", async () => {
+    // mailparser's HTML-to-text takes seconds on it: in a worker thread (src/analysis/pool.ts), not in the sessions'.
+    const big = await SmtpClient.connect(t.port);
+    await big.reply();
+    await big.expect("EHLO big.example", "250");
+    await big.expect("MAIL FROM:<a@big.example>", "250");
+    await big.expect("RCPT TO:<b@dropbox.example>", "250");
+    await big.expect("DATA", "354");
+    const message = `Subject: big\r\nContent-Type: text/html\r\n\r\n${"<div><p><b>a</b></p></div>\r\n".repeat(330_000)}`;
+    await new Promise<void>((r) => big.socket.write(Buffer.from(`${message}.\r\n`, "latin1"), () => r()));
+    let acked = false;
+    const done = big.reply().then((r) => {
+      acked = true;
+      return r;
+    });
+    // Another client keeps talking until the big message is acknowledged; in the sessions' thread the HTML-to-text
+    // conversion alone would hold every reply for seconds.
+    const c = await SmtpClient.connect(t.port);
+    assert.match((await c.reply())[0]!, /^220 /);
+    let longest = 0;
+    let replies = 0;
+    while (!acked && replies < 200_000) {
+      const t0 = performance.now();
+      await c.expect("EHLO meanwhile.example", "250");
+      longest = Math.max(longest, performance.now() - t0);
+      replies++;
+    }
+    await c.quit();
+    assert.ok(replies > 0);
+    assert.ok(longest < 1500, `another client waited ${longest.toFixed(0)} ms for a reply`);
+    assert.match((await done).join("\n"), /^250 /);
+    big.destroy();
+    // Parsed, or given up past analysis.maxHeapMb (it needs ~500 MB): stored whole either way.
+    const stored = await t.waitEvent("smtp.message.stored", (e) => e.mail_from === "a@big.example");
+    assert.equal(stored.size, message.length);
+    assert.equal(stored.body_stored, true);
+  });
 });
