@@ -99,7 +99,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     log,
   });
 
-  const analysis = createAnalysisPool({ ...config.analysis, log });
+  const analysis = createAnalysisPool({ ...config.analysis, maxTextChars: MAX_STORED_TEXT_CHARS, log });
 
   let pruneTimer: NodeJS.Timeout | null = null;
   let pruning: Promise<void> | null = null;
@@ -156,7 +156,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
         parseError: parsed.parseError,
         attachments: parsed.attachments,
         headers: parsed.headers,
-        textBody: parsed.text ? parsed.text.slice(0, MAX_STORED_TEXT_CHARS) : null,
+        textBody: parsed.text, // cut to MAX_STORED_TEXT_CHARS by the pool
       };
       let id: number;
       try {

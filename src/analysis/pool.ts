@@ -1,7 +1,8 @@
 // Parse + analysis off the SMTP thread: a small pool of worker threads (worker.ts), one message per worker at a time.
-// Small messages stay on the calling thread: a worker round trip costs ~190 µs of CPU (the result's structured clone,
-// two thread wake-ups, cold caches), as much as parsing a typical 3 KB spam itself, while the worst a crafted message
-// of inlineMaxBytes (32 KiB) costs mailparser there is ~11 ms (HTML-only; 64 KiB: ~22 ms).
+// Messages up to inlineMaxBytes stay on the calling thread: a worker round trip costs ~190 µs of CPU for a 3 KB spam
+// (structured clones both ways, two thread wake-ups, cold caches), as much as parsing it, and on a 2-core sensor the
+// copies of a 100 KB message cost more than the parallelism gains. The worst a crafted message of 128 KiB (the
+// default) costs mailparser in-thread is ~50 ms (HTML-only); the seconds-long ones are all larger.
 //
 // mailparser on hostile MIME is the slowest thing a client can make the sensor do: a 10 MB HTML-only message took
 // ~4 s of CPU and ~500 MB of heap in one parse. On the main thread that stalled every session (a scanner times it);
@@ -23,11 +24,17 @@ export interface AnalysisPoolOptions {
   timeoutMs: number;
   /** V8 old-generation cap per worker; a message needing more is given up likewise. */
   maxHeapMb: number;
+  /** Characters of the parsed text given back (the text stored for search). */
+  maxTextChars: number;
   log?: (line: string) => void;
 }
 
+/** What the pool gives back of a parse: everything storage uses. The HTML part is left out and the text cut to
+ * maxTextChars, because copying them back from a worker was a good part of the round trip's cost. */
+export type StoredParse = Omit<ParsedMessage, "html">;
+
 export interface AnalysisResult {
-  parsed: ParsedMessage;
+  parsed: StoredParse;
   verdict: Verdict;
 }
 
@@ -48,7 +55,16 @@ export interface AnalysisRequest {
   sensorIps: string[];
 }
 export type PoolMessage = AnalysisRequest | { op: "dropboxes"; list: string[] };
-export type AnalysisResponse = { op: "ready" } | { op: "result"; id: number; parsed: Omit<ParsedMessage, "raw">; verdict: Verdict };
+export type AnalysisResponse = { op: "ready" } | { op: "result"; id: number; parsed: Omit<StoredParse, "raw">; verdict: Verdict };
+export interface AnalysisWorkerData {
+  maxTextChars: number;
+}
+
+/** The part of a parse the pool gives back. */
+export function storedParse(p: ParsedMessage, maxTextChars: number): StoredParse {
+  const { html: _html, ...rest } = p;
+  return p.text !== null && p.text.length > maxTextChars ? { ...rest, text: p.text.slice(0, maxTextChars) } : rest;
+}
 
 /** Workers that died without ever answering, in a row, before the pool stops respawning and analyzes in-thread. */
 const MAX_STARTUP_FAILURES = 3;
@@ -81,7 +97,7 @@ interface Slot {
 
 /** What is known without parsing: the message is stored with it and the reason. */
 export function unanalyzed(raw: Buffer, env: Envelope, reason: string): AnalysisResult {
-  const parsed: ParsedMessage = {
+  const parsed: StoredParse = {
     raw,
     sha256: sha256Hex(raw),
     size: raw.length,
@@ -93,7 +109,6 @@ export function unanalyzed(raw: Buffer, env: Envelope, reason: string): Analysis
     date: null,
     messageId: null,
     text: null,
-    html: null,
     attachments: [],
     parseError: reason,
   };
@@ -108,9 +123,10 @@ export function unanalyzed(raw: Buffer, env: Envelope, reason: string): Analysis
   return { parsed, verdict };
 }
 
-async function analyzeHere(raw: Buffer, env: Envelope, sensorIps: string[], dropboxes?: ReadonlySet<string>): Promise<AnalysisResult> {
+async function analyzeHere(raw: Buffer, env: Envelope, sensorIps: string[], maxTextChars: number, dropboxes?: ReadonlySet<string>): Promise<AnalysisResult> {
   const parsed = await parseMessage(raw);
-  return { parsed, verdict: analyze(parsed, env, sensorIps, dropboxes && dropboxes.size > 0 ? { knownDropboxes: dropboxes } : {}) };
+  const verdict = analyze(parsed, env, sensorIps, dropboxes && dropboxes.size > 0 ? { knownDropboxes: dropboxes } : {});
+  return { parsed: storedParse(parsed, maxTextChars), verdict };
 }
 
 export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
@@ -124,7 +140,10 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
   let closed = false;
 
   const spawn = (): Slot => {
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: o.maxHeapMb } });
+    const worker = new Worker(new URL("./worker.js", import.meta.url), {
+      workerData: { maxTextChars: o.maxTextChars } satisfies AnalysisWorkerData,
+      resourceLimits: { maxOldGenerationSizeMb: o.maxHeapMb },
+    });
     const slot: Slot = { worker, jobs: [], timer: null, dropboxes: undefined, ready: false, ending: null };
     worker.on("message", (res: AnalysisResponse) => {
       if (res.op === "ready") {
@@ -196,7 +215,7 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
   };
 
   const drainInThread = () => {
-    for (const job of queue.splice(0)) void analyzeHere(job.raw, job.env, job.sensorIps, job.dropboxes).then(job.resolve);
+    for (const job of queue.splice(0)) void analyzeHere(job.raw, job.env, job.sensorIps, o.maxTextChars, job.dropboxes).then(job.resolve);
   };
 
   /** Hands queued messages to the least-loaded workers, up to WORKER_PIPELINE_DEPTH each. */
@@ -220,7 +239,7 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
 
   return {
     analyze(raw, env, sensorIps, knownDropboxes) {
-      if (inThread || closed || raw.length <= o.inlineMaxBytes) return analyzeHere(raw, env, sensorIps, knownDropboxes);
+      if (inThread || closed || raw.length <= o.inlineMaxBytes) return analyzeHere(raw, env, sensorIps, o.maxTextChars, knownDropboxes);
       return new Promise<AnalysisResult>((resolve) => {
         queue.push({ id: nextId++, raw, env, sensorIps, dropboxes: knownDropboxes, resolve });
         dispatch();

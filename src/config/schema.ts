@@ -102,7 +102,7 @@ export const configSchema = z
         /** Worker threads (0: on the main thread, where hostile MIME stalls every session while it is parsed). */
         workers: nonNegInt.max(64).default(2),
         /** Messages up to this size are parsed on the main thread: cheaper than a worker round trip, and bounded. */
-        inlineMaxBytes: nonNegInt.max(1024 * 1024).default(32 * 1024),
+        inlineMaxBytes: nonNegInt.max(1024 * 1024).default(128 * 1024),
         /** A message still being parsed after this long is stored unparsed, with the reason (its worker is replaced). */
         timeoutMs: positiveInt.default(10_000),
         /** Heap cap per worker (V8 old generation); a message needing more is stored unparsed likewise. */
