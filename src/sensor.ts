@@ -243,6 +243,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     reader,
     events,
     activeSessions: () => smtp.activeSessions,
+    analysisGivenUp: () => analysis.givenUp,
     log,
     // The persisted delivery kill switch ("engaged" = delivery off); the engine reads it before every send.
     killSwitch: {

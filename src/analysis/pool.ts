@@ -192,7 +192,7 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     const [job, ...waiting] = slot.jobs;
     slot.jobs = [];
     if (job) {
-      givenUp++;
+      if (!closed) givenUp++;
       job.resolve(unanalyzed(job.raw, job.env, `analysis given up: ${why}`));
     }
     if (closed) {

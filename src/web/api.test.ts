@@ -99,6 +99,7 @@ describe("web API", () => {
     assert.match(r.body, /relaytrap_smtp_relay_tests_total\{matches_sensor="true"\} 1/);
     assert.match(r.body, /relaytrap_smtp_message_bytes_total \d+/);
     assert.match(r.body, /relaytrap_smtp_active_connections 0/);
+    assert.match(r.body, /relaytrap_analysis_given_up_total 0/);
     assert.match(r.body, /relaytrap_events_sink_failures_total/);
     assert.doesNotMatch(r.body, /127\.0\.0\.1/);
   });

@@ -11,7 +11,7 @@ export interface Metrics {
 
 const KINDS = new Set(["relay-test", "spam", "other", "unknown"]);
 
-export function createMetrics(opts: { events: Dispatcher; activeSessions: () => number; sseClients: () => number }): Metrics {
+export function createMetrics(opts: { events: Dispatcher; activeSessions: () => number; sseClients: () => number; analysisGivenUp?: () => number }): Metrics {
   const registry = new Registry();
   const sessions = new Counter({ name: "relaytrap_smtp_sessions_total", help: "SMTP sessions accepted", labelNames: ["channel"], registers: [registry] });
   const messages = new Counter({ name: "relaytrap_smtp_messages_total", help: "Messages stored, by kind", labelNames: ["kind"], registers: [registry] });
@@ -25,6 +25,17 @@ export function createMetrics(opts: { events: Dispatcher; activeSessions: () => 
   const dropped = new Counter({ name: "relaytrap_smtp_dropped_bodies_total", help: "Message bodies not kept, by reason", labelNames: ["reason"], registers: [registry] });
   const deliveries = new Counter({ name: "relaytrap_delivery_events_total", help: "Delivery events, by event id", labelNames: ["event"], registers: [registry] });
   const proxy = new Counter({ name: "relaytrap_proxy_events_total", help: "Proxy events, by event id", labelNames: ["event"], registers: [registry] });
+  let givenUpSeen = 0;
+  new Counter({
+    name: "relaytrap_analysis_given_up_total",
+    help: "Messages stored unparsed: their parse passed analysis.timeoutMs or analysis.maxHeapMb",
+    registers: [registry],
+    collect() {
+      const n = opts.analysisGivenUp?.() ?? 0;
+      if (n > givenUpSeen) this.inc(n - givenUpSeen);
+      givenUpSeen = n;
+    },
+  });
   new Gauge({
     name: "relaytrap_smtp_active_connections",
     help: "SMTP sessions open now",

@@ -66,6 +66,8 @@ export interface WebServerOptions {
   reader: StoreReader;
   events: Dispatcher;
   activeSessions: () => number;
+  /** Messages the analysis pool gave up (for the metric); absent where there is no pool. */
+  analysisGivenUp?: () => number;
   killSwitch?: KillSwitch | null;
   log?: (line: string) => void;
 }
@@ -243,7 +245,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   const localCsrf = randomBytes(24).toString("base64url");
   const hub = createLiveHub();
   o.events.addSink(hub.sink);
-  const metrics = createMetrics({ events: o.events, activeSessions: o.activeSessions, sseClients: () => hub.clients });
+  const metrics = createMetrics({ events: o.events, activeSessions: o.activeSessions, sseClients: () => hub.clients, analysisGivenUp: o.analysisGivenUp });
   const assets = loadAssets();
   const indexHtml = readFileSync(new URL("index.html", ASSET_DIR));
 
