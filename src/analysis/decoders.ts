@@ -17,17 +17,21 @@ export interface Finding {
 /** Longest excerpt kept in an evidence entry. */
 export const MAX_FOUND_CHARS = 120;
 
+const CONTROL_CHARS = /[\x00-\x1f\x7f]/g;
+
 export function excerpt(s: string): string {
-  const flat = s.replace(/[\x00-\x1f\x7f]/g, ".");
+  const flat = s.replace(CONTROL_CHARS, ".");
   return flat.length > MAX_FOUND_CHARS ? `${flat.slice(0, MAX_FOUND_CHARS)}...` : flat;
 }
 
 // A dotted quad directly followed by ".in-addr.arpa" or by a host name is a DNSBL-style reversed query.
 const DNS_SUFFIX = /^\.(?:in-addr\.arpa|[a-z][a-z0-9-]{0,62}\.[a-z][a-z0-9.-]{0,200})/i;
 
+const URL_HOST_BEFORE = /:\/\/\[?$/;
+
 function urlHost(text: string, m: IpMatch): boolean {
   const before = text.slice(Math.max(0, m.index - 4), m.index);
-  return /:\/\/\[?$/.test(before);
+  return URL_HOST_BEFORE.test(before);
 }
 
 /**
@@ -101,12 +105,18 @@ function fromDecoded(decoder: string, field: string, decoded: string, sourceText
 
 /** Remove line breaks (and the blanks around them) so a blob wrapped at any column is one run again. */
 export function unwrap(text: string): string {
-  if (!text.includes("\n")) return text;
-  // split + trim instead of /[ \t]*\n[ \t]*/: that regex backtracks quadratically on long runs of blanks
-  return text
-    .split("\n")
-    .map((l) => l.trim())
-    .join("");
+  let nl = text.indexOf("\n");
+  if (nl < 0) return text;
+  // Each line trimmed and appended: split("\n").map(trim).join("") without its two arrays. Not
+  // /[ \t]*\n[ \t]*/: that regex backtracks quadratically on long runs of blanks.
+  let out = "";
+  let start = 0;
+  for (;;) {
+    out += text.slice(start, nl < 0 ? text.length : nl).trim();
+    if (nl < 0) return out;
+    start = nl + 1;
+    nl = text.indexOf("\n", start);
+  }
 }
 
 function charTable(chars: string): Uint8Array {
@@ -159,6 +169,16 @@ const BASE64_DIGITS_GROUP = /(?=[LMNO][CDSTijz0][AEIMQUYcgkosw048][u-z0-5])/g;
 const BASE64_ANCHOR = /[LMNO][CDSTijz0][AEIMQUYcgkosw048][u-z0-5]/g;
 
 /**
+ * False when text has no "L", "M", "N" or "O", the first character of every BASE64_ANCHOR match: then decodeBase64
+ * finds nothing, wrapped or not. Four substring searches cost a fraction of the anchor scan (prose is mostly lower case).
+ */
+export function mayHoldBase64Anchor(text: string): boolean {
+  return text.includes("L") || text.includes("M") || text.includes("N") || text.includes("O");
+}
+
+const ALL_DIGITS = /^[0-9]+$/;
+
+/**
  * Decimal ASCII in 3-digit triplets: "054053046055..." = "65.7...", wrapped across lines at any point.
  * Every run of >= 21 digits is decoded at the 3 alignments; triplets outside printable ASCII split segments.
  */
@@ -183,7 +203,8 @@ export function decodeDecimalAscii(text: string, field: string): Finding[] {
 export function decodeHexAscii(text: string, field: string): Finding[] {
   const out: Finding[] = [];
   const joined = unwrap(text);
-  if (!joined.includes("2e") && !joined.includes("2E")) return out; // hex of "." is in every anchor match
+  // "2e3" (hex of "." and the next digit's high nibble) is in every anchor match; hex text seldom has it
+  if (!joined.includes("2e3") && !joined.includes("2E3")) return out;
   for (const run of runsAround(joined, HEX_DIGIT_DOT, HEX_CHARS, 14)) {
     for (let k = 0; k < 2; k++) {
       const decoded = Buffer.from(run.slice(k, run.length - ((run.length - k) % 2)), "hex").toString("latin1");
@@ -198,11 +219,24 @@ export function decodeHexAscii(text: string, field: string): Finding[] {
 const HEX_PORT = /(?<![0-9A-Za-z])1([0-9A-Fa-f]{8}):(\d{1,5})(?!\d)/g;
 const DOTLESS_INT = /(?<![0-9A-Za-z.])\d{8,10}(?![0-9A-Za-z]|\.\d)/g;
 
+/** True when some ":" has a hex digit before it and a decimal digit after it, as in every 1<hex>:port. */
+function hasHexColonDigit(text: string): boolean {
+  for (let i = text.indexOf(":", 1); i >= 0; i = text.indexOf(":", i + 1)) {
+    const after = text.charCodeAt(i + 1); // NaN past the end
+    const before = text.charCodeAt(i - 1);
+    if (after >= 48 && after <= 57 && before < 128 && HEX_CHARS[before] === 1) return true;
+  }
+  return false;
+}
+
 /** "1<8 hex digits>:<port>": the 8 hex digits are the 4 IPv4 octets ("1C6336417:25" = 198.51.100.23 port 25). */
 export function decodeHexPort(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  if (!text.includes(":")) return out;
-  for (const m of text.matchAll(HEX_PORT)) {
+  // Bodies have colons ("https://", "Subject:") but seldom one between a hex and a decimal digit: skip the regex scan.
+  if (!hasHexColonDigit(text)) return out;
+  // exec on the shared regex: matchAll would clone it (a new RegExp per call)
+  HEX_PORT.lastIndex = 0;
+  for (let m = HEX_PORT.exec(text); m !== null; m = HEX_PORT.exec(text)) {
     const port = Number(m[2]);
     if (port < 1 || port > 65535) continue;
     const ip = ipv4FromInt(parseInt(m[1] ?? "", 16));
@@ -214,7 +248,8 @@ export function decodeHexPort(text: string, field: string): Finding[] {
 /** Dotless 32-bit decimal integers ("3325256727" = 198.51.100.23); only 1.0.0.0 and up. Weak: counted in test context. */
 export function decodeDotlessInt(text: string, field: string): Finding[] {
   const out: Finding[] = [];
-  for (const m of text.matchAll(DOTLESS_INT)) {
+  DOTLESS_INT.lastIndex = 0;
+  for (let m = DOTLESS_INT.exec(text); m !== null; m = DOTLESS_INT.exec(text)) {
     const digits = m[0];
     const n = Number(digits);
     if (n < 0x01000000 || n > 0xffffffff) continue;
@@ -234,11 +269,23 @@ export const MAX_BASE64_RUN = 64 * 1024;
  */
 export function decodeBase64(text: string, field: string): Finding[] {
   const out: Finding[] = [];
+  if (!mayHoldBase64Anchor(text)) return out;
   for (const whole of runsAround(unwrap(text), BASE64_ANCHOR, BASE64_CHARS, 10, true)) {
     const run = whole.length > MAX_BASE64_RUN ? whole.slice(0, MAX_BASE64_RUN) : whole;
-    if (/^[0-9]+$/.test(run)) continue; // a digit string is handled by the decimal decoders
-    const offsets = new Set<number>();
-    for (const g of run.matchAll(BASE64_DIGITS_GROUP)) offsets.add(g.index % 4);
+    if (ALL_DIGITS.test(run)) continue; // a digit string is handled by the decimal decoders
+    // Offsets (mod 4) of the digit groups, in the order first seen (bit k of `seen`: offset k listed); once all four
+    // are listed the rest of the run adds none.
+    const offsets: number[] = [];
+    let seen = 0;
+    BASE64_DIGITS_GROUP.lastIndex = 0;
+    for (let g = BASE64_DIGITS_GROUP.exec(run); g !== null && offsets.length < 4; g = BASE64_DIGITS_GROUP.exec(run)) {
+      BASE64_DIGITS_GROUP.lastIndex++; // a lookahead: zero-length, step past it as matchAll would
+      const k = g.index % 4;
+      if ((seen & (1 << k)) === 0) {
+        seen |= 1 << k;
+        offsets.push(k);
+      }
+    }
     for (const k of offsets) {
       const decoded = Buffer.from(run.slice(k), "base64").toString("latin1");
       out.push(...fromDecoded("base64", field, decoded, run.slice(k)));

@@ -27,10 +27,13 @@ function stripAngle(a: string): string {
   return s;
 }
 
+/** A domain that may be a bare IP: digits and dots, or anything with a colon (IPv6). */
+const BARE_IP_DOMAIN = /^[0-9.]+$|:/;
+
 function domainIp(domain: string): string | null {
   const d = domain.trim();
   if (d.startsWith("[") && d.endsWith("]")) return normaliseIp(d);
-  return /^[0-9.]+$|:/.test(d) ? normaliseIp(d) : null;
+  return BARE_IP_DOMAIN.test(d) ? normaliseIp(d) : null;
 }
 
 /** Take one envelope address apart. `"user@dropbox"@ip` -> user@dropbox; `user%dropbox@[ip]` -> user@dropbox; `dropbox!user@[ip]` -> user@dropbox. */
@@ -51,18 +54,19 @@ export function unwrapRecipient(address: string): UnwrappedRecipient {
     domain = at >= 0 ? addr.slice(at + 1) : "";
   }
   const ip = domainIp(domain);
-  const lower = addr.toLowerCase();
   if (quoted && local.includes("@")) return { dropbox: local.toLowerCase(), trick: "quoted", ip };
   const pct = local.lastIndexOf("%");
   if (pct > 0 && pct < local.length - 1) {
     return { dropbox: `${local.slice(0, pct)}@${local.slice(pct + 1)}`.toLowerCase(), trick: "percent-hack", ip };
   }
-  const bang = local.split("!");
-  if (bang.length >= 2) {
-    const user = bang[bang.length - 1] ?? "";
-    const host = bang[bang.length - 2] ?? "";
+  // Bang path: the last two "!"-separated parts are host and user (what split("!") would give, without the array).
+  const lastBang = local.lastIndexOf("!");
+  if (lastBang >= 0) {
+    const user = local.slice(lastBang + 1);
+    const host = local.slice(lastBang > 0 ? local.lastIndexOf("!", lastBang - 1) + 1 : 0, lastBang);
     if (user !== "" && host !== "") return { dropbox: `${user}@${host}`.toLowerCase(), trick: "bang", ip };
   }
+  const lower = addr.toLowerCase();
   if (ip) return { dropbox: lower, trick: "literal", ip };
   return { dropbox: lower, trick: "none", ip: null };
 }
@@ -76,7 +80,9 @@ export function decodeEnvelope(env: Envelope): { findings: Finding[]; dropboxes:
   const findings: Finding[] = [];
   const dropboxes: string[] = [];
   const recipients: UnwrappedRecipient[] = [];
-  for (const rcpt of env.rcptTo.slice(0, MAX_ENVELOPE_RCPTS)) {
+  const n = Math.min(env.rcptTo.length, MAX_ENVELOPE_RCPTS);
+  for (let i = 0; i < n; i++) {
+    const rcpt = env.rcptTo[i] as string; // i < length
     const u = unwrapRecipient(rcpt);
     recipients.push(u);
     if (u.dropbox !== "" && !dropboxes.includes(u.dropbox)) dropboxes.push(u.dropbox);

@@ -58,18 +58,44 @@ export function shapeOf(text: string): Shape {
     const m = ips[i];
     if (m) rest = rest.slice(0, m.index) + " " + rest.slice(m.end);
   }
-  // one pass per word list: collect each match while blanking it out
+  // one pass per word list: collect each match while blanking it out. Most texts have none: a test() is
+  // cheaper than a replace() with a callback that finds nothing.
   const strong: string[] = [];
-  rest = rest.replace(STRONG_RELAY_WORDS, (w) => {
-    strong.push(w.toLowerCase());
-    return " ";
-  });
+  STRONG_RELAY_WORDS.lastIndex = 0; // global regexes: test() starts at lastIndex
+  if (STRONG_RELAY_WORDS.test(rest)) {
+    rest = rest.replace(STRONG_RELAY_WORDS, (w) => {
+      strong.push(w.toLowerCase());
+      return " ";
+    });
+  }
   const weak: string[] = [];
-  rest = rest.replace(WEAK_RELAY_WORDS, (w) => {
-    weak.push(w.toLowerCase());
-    return " ";
-  });
+  WEAK_RELAY_WORDS.lastIndex = 0;
+  if (WEAK_RELAY_WORDS.test(rest)) {
+    rest = rest.replace(WEAK_RELAY_WORDS, (w) => {
+      weak.push(w.toLowerCase());
+      return " ";
+    });
+  }
   return { strong, weak, residue: countLetters(rest) };
+}
+
+export interface RelayWords {
+  readonly strong: readonly string[];
+  readonly weak: readonly string[];
+}
+
+const NO_RELAY_WORDS: RelayWords = { strong: [], weak: [] };
+
+/**
+ * The relay words of a text, as shapeOf lists them, for texts whose residue is not needed (local parts, headers).
+ * Blanking an IP out of a text only splits words, never makes one: a text in which neither word list matches has no
+ * relay words, and needs no IP search.
+ */
+export function relayWords(text: string): RelayWords {
+  STRONG_RELAY_WORDS.lastIndex = 0;
+  WEAK_RELAY_WORDS.lastIndex = 0;
+  if (!STRONG_RELAY_WORDS.test(text) && !WEAK_RELAY_WORDS.test(text)) return NO_RELAY_WORDS;
+  return shapeOf(text);
 }
 
 const LETTER = /^\p{L}$/u;
@@ -98,51 +124,101 @@ export function isTestShaped(s: Shape, strongSlack: number, weakSlack: number): 
   return s.residue <= 2;
 }
 
+// Regexes used per message or per line live here, not as literals in the functions: a literal is a new RegExp
+// object each time it is evaluated.
+const RECEIVED = /received/i;
+const RECEIVED_LINE = /^[\s>]*(x-)?received(-spf)?:/i;
+const CONTINUATION_LINE = /^[>]*[ \t]/;
+
+/** True when some ":" follows a "d" or "f" (any case), as in every "received:" and "received-spf:". */
+function hasReceivedColon(text: string): boolean {
+  for (let i = text.indexOf(":", 1); i >= 0; i = text.indexOf(":", i + 1)) {
+    const c = text.charCodeAt(i - 1) | 0x20; // ASCII lower case
+    if (c === 0x64 || c === 0x66) return true;
+  }
+  return false;
+}
+
 /** Drop quoted Received:/X-Received:/Received-SPF: header blocks (bounces quote them) from a text. */
 export function stripReceivedLines(text: string): string {
-  if (!/received/i.test(text)) return text;
+  // The colon check first: it skips the case-insensitive scan of most texts (URLs end in "s:" or "p:").
+  if (!hasReceivedColon(text) || !RECEIVED.test(text)) return text;
   const out: string[] = [];
   let skipping = false;
   for (const line of text.split("\n")) {
-    if (/^[\s>]*(x-)?received(-spf)?:/i.test(line)) {
+    if (RECEIVED_LINE.test(line)) {
       skipping = true;
       continue;
     }
-    if (skipping && /^[>]*[ \t]/.test(line) && line.trim() !== "" && line.trim() !== ">") continue;
+    if (skipping && CONTINUATION_LINE.test(line) && line.trim() !== "" && line.trim() !== ">") continue;
     skipping = false;
     out.push(line);
   }
   return out.join("\n");
 }
 
+const HTML_TAG = /<[^<>]*>/g;
+
 /** Body text to scan: text part, else tag-stripped HTML; bounded; Received blocks removed. */
 export function bodyText(msg: ParsedMessage): string {
   let t = msg.text;
   if (t === null || t.trim() === "") {
-    t = msg.html === null ? "" : msg.html.slice(0, MAX_BODY_CHARS).replace(/<[^<>]*>/g, " ");
+    t = msg.html === null ? "" : msg.html.slice(0, MAX_BODY_CHARS).replace(HTML_TAG, " ");
   }
   return stripReceivedLines(t.slice(0, MAX_BODY_CHARS));
 }
 
+/** Header fields never scanned: trace fields (Received, X-Received, Received-SPF) and signatures (ARC, DKIM). */
+const UNSCANNED_HEADER = /^(?:(?:x-)?received(?:-spf)?$|arc-|dkim-|x-google-dkim)/i;
+
 /** Header fields analysis may look at: first MAX_HEADER_FIELDS, Received-type fields never. */
 export function scannableHeaders(msg: ParsedMessage): HeaderField[] {
-  return msg.headers
-    .slice(0, MAX_HEADER_FIELDS)
-    .filter((h) => !/^(x-)?received(-spf)?$/i.test(h.key) && !/^arc-|^dkim-|^x-google-dkim/i.test(h.key))
-    .map((h) => ({ key: h.key.toLowerCase(), value: h.value.slice(0, MAX_HEADER_VALUE_CHARS) }));
+  const out: HeaderField[] = [];
+  const n = Math.min(msg.headers.length, MAX_HEADER_FIELDS);
+  for (let i = 0; i < n; i++) {
+    const h = msg.headers[i] as HeaderField; // i < length
+    if (UNSCANNED_HEADER.test(h.key)) continue;
+    const key = h.key.toLowerCase();
+    // parseMessage's keys are lower-case already: most fields are kept as they are, not copied
+    if (key === h.key && h.value.length <= MAX_HEADER_VALUE_CHARS) out.push(h);
+    else out.push({ key, value: h.value.slice(0, MAX_HEADER_VALUE_CHARS) });
+  }
+  return out;
 }
+
+const X_HEADER = /^x-/;
+const TEST_HEADER_WORDS = /relay|test|proxy|check|probe|listme|dsbl|target/;
+const NOT_TEST_HEADER_WORDS = /spam|virus|dkim|spf|auth|exchange|scan|antivirus/;
 
 /** X- headers named like a relay test would name them (X-Relay-Test, X-Tested-IP, X-Proxy-Check...). */
 export function isTestHeaderName(key: string): boolean {
-  return /^x-/.test(key) && /relay|test|proxy|check|probe|listme|dsbl|target/.test(key) && !/spam|virus|dkim|spf|auth|exchange|scan|antivirus/.test(key);
+  return X_HEADER.test(key) && TEST_HEADER_WORDS.test(key) && !NOT_TEST_HEADER_WORDS.test(key);
+}
+
+/** Characters of an address part: not blank, not @ and not list/display-name punctuation. */
+const ADDRESS_CHAR = /[^\s<>"(),;:@]/;
+const ADDRESS = /[^\s<>"(),;:@]{1,64}@[^\s<>"(),;:@]{1,255}/g;
+/** Address-list text searched for addresses. */
+const MAX_ADDRESS_LIST_CHARS = 8192;
+/** ADDRESS_CHAR for the ASCII range, as a table (1 = address character). */
+const ASCII_ADDRESS_CHARS = Uint8Array.from({ length: 128 }, (_, c) => (ADDRESS_CHAR.test(String.fromCharCode(c)) ? 1 : 0));
+
+function isAddressChar(c: number): boolean {
+  return c < 128 ? ASCII_ADDRESS_CHARS[c] === 1 : ADDRESS_CHAR.test(String.fromCharCode(c));
 }
 
 /** Local parts of the addresses in an address list text ("a" <x@y>, z@w). */
 export function localParts(text: string | null): string[] {
   if (!text) return [];
   const out: string[] = [];
-  for (const m of text.slice(0, 8192).matchAll(/[^\s<>"(),;:@]{1,64}@/g)) {
-    out.push(m[0].slice(0, -1));
+  // What /[^\s<>"(),;:@]{1,64}@/g finds in the first MAX_ADDRESS_LIST_CHARS, found from each "@" instead of trying
+  // the regex at every position: the local part is the run of address characters before the "@", its last 64.
+  const end = Math.min(text.length, MAX_ADDRESS_LIST_CHARS);
+  for (let at = text.indexOf("@"); at >= 0 && at < end; at = text.indexOf("@", at + 1)) {
+    let a = at;
+    while (a > 0 && at - a < 64 && isAddressChar(text.charCodeAt(a - 1))) a--;
+    if (a === at) continue;
+    out.push(text.slice(a, at));
     if (out.length >= MAX_LOCAL_PARTS) break;
   }
   return out;
@@ -152,13 +228,18 @@ export function localParts(text: string | null): string[] {
 export function addresses(text: string | null): string[] {
   if (!text) return [];
   const out: string[] = [];
-  for (const m of text.slice(0, 8192).matchAll(/[^\s<>"(),;:@]{1,64}@[^\s<>"(),;:@]{1,255}/g)) {
+  const t = text.slice(0, MAX_ADDRESS_LIST_CHARS);
+  ADDRESS.lastIndex = 0;
+  for (let m = ADDRESS.exec(t); m !== null; m = ADDRESS.exec(t)) {
     const a = m[0].toLowerCase();
     if (!out.includes(a)) out.push(a);
     if (out.length >= MAX_LOCAL_PARTS) break;
   }
   return out;
 }
+
+/** The <> around a Message-ID or an envelope address. */
+export const ANGLE_BRACKETS = /^\s*<|>\s*$/g;
 
 /** The fields analysis scans, each with its position. */
 export function scanFields(msg: ParsedMessage, body: string, headers: readonly HeaderField[], envLocals: ReadonlyArray<[string, string]>): ScanField[] {
@@ -181,7 +262,7 @@ export function scanFields(msg: ParsedMessage, body: string, headers: readonly H
   for (const [name, lp] of envLocals) fields.push({ name, text: lp, position: "local" });
   for (const h of headers) {
     if (h.key === "message-id") {
-      const v = h.value.replace(/^\s*<|>\s*$/g, "");
+      const v = h.value.replace(ANGLE_BRACKETS, "");
       const at = v.lastIndexOf("@");
       fields.push({ name: "message-id", text: at >= 0 ? v.slice(0, at) : v, position: "message-id" });
     } else if (h.key.startsWith("x-")) {

@@ -7,7 +7,7 @@
 //   3. Otherwise score >= RELAY_TEST_THRESHOLD is "relay-test" (weights < 40 add up to 35 at most, together).
 //   4. Otherwise a message with at least one envelope recipient is "spam" (everything sent to a honeypot is).
 //   5. Otherwise "other".
-import type { Envelope, Evidence, HeaderField, MessageKind, ParsedMessage, Verdict } from "./types.js";
+import type { AttachmentMeta, Envelope, Evidence, HeaderField, MessageKind, ParsedMessage, Verdict } from "./types.js";
 import {
   decodeBase64,
   decodeDecimalAscii,
@@ -18,12 +18,13 @@ import {
   decodeReversedIps,
   excerpt,
   ipSet,
+  mayHoldBase64Anchor,
   unwrap,
   type Finding,
 } from "./decoders.js";
-import { decodeEnvelope } from "./envelope.js";
-import { addresses, bodyText, scanFields, scannableHeaders, shapeOf, type Position, type ScanField } from "./fields.js";
-import { findIpv4, hasDigit } from "./ip.js";
+import { decodeEnvelope, type UnwrappedRecipient } from "./envelope.js";
+import { ANGLE_BRACKETS, addresses, bodyText, relayWords, scanFields, scannableHeaders, type Position, type ScanField } from "./fields.js";
+import { findIpv4, hasDigit, type IpMatch } from "./ip.js";
 import { decodeSignatures, signatureInput } from "./signatures.js";
 import { parseMessage } from "./parse.js";
 
@@ -81,22 +82,29 @@ export interface AnalyzeOptions {
   knownDropboxes?: ReadonlySet<string>;
 }
 
+// reportKind's patterns (module constants: a regex literal is a new RegExp object each time it is evaluated)
+const REPORT_CONTENT_TYPE = /multipart\/report/i;
+const REPORT_SUBJECT =
+  /^\s*(report domain:|dmarc aggregate report|undeliver|undelivered mail|delivery status notification|mail delivery (failed|failure|system)|returned mail|failure notice|delivery (failure|notification)|non[- ]?delivery|message not delivered|warning: could not send)/i;
+const MAILER_DAEMON = /\bmailer-daemon@/i;
+const NULL_SENDER_CHARS = /[<>\s]/g;
+const REPORT_PART = /^message\/(delivery-status|disposition-notification|feedback-report)$|^text\/rfc822-headers$/i;
+const DMARC_REPORT_FILENAME = /![^!]{1,255}!\d+!\d+/;
+/** Attachments looked at for report parts. */
+const MAX_REPORT_PARTS = 20;
+
 /** Why a message is an automated report rather than something a client sent: bounce, DSN, DMARC, ARF. Null if not. */
 export function reportKind(msg: ParsedMessage, env: Envelope): string | null {
   const ct = msg.headers.find((h) => h.key === "content-type")?.value ?? "";
-  if (/multipart\/report/i.test(ct)) return `content-type: ${excerpt(ct)}`;
+  if (REPORT_CONTENT_TYPE.test(ct)) return `content-type: ${excerpt(ct)}`;
   const subject = (msg.subject ?? "").slice(0, 300);
-  if (
-    /^\s*(report domain:|dmarc aggregate report|undeliver|undelivered mail|delivery status notification|mail delivery (failed|failure|system)|returned mail|failure notice|delivery (failure|notification)|non[- ]?delivery|message not delivered|warning: could not send)/i.test(
-      subject,
-    )
-  ) {
-    return `subject: ${excerpt(subject)}`;
-  }
-  if (/\bmailer-daemon@/i.test(msg.from ?? "") && (env.mailFrom === null || env.mailFrom.replace(/[<>\s]/g, "") === "")) return "from MAILER-DAEMON with null sender";
-  for (const a of msg.attachments.slice(0, 20)) {
-    if (/^message\/(delivery-status|disposition-notification|feedback-report)$|^text\/rfc822-headers$/i.test(a.contentType)) return `part ${a.contentType}`;
-    if (a.filename && /![^!]{1,255}!\d+!\d+/.test(a.filename)) return `dmarc report ${excerpt(a.filename)}`;
+  if (REPORT_SUBJECT.test(subject)) return `subject: ${excerpt(subject)}`;
+  if (MAILER_DAEMON.test(msg.from ?? "") && (env.mailFrom === null || env.mailFrom.replace(NULL_SENDER_CHARS, "") === "")) return "from MAILER-DAEMON with null sender";
+  const n = Math.min(msg.attachments.length, MAX_REPORT_PARTS);
+  for (let i = 0; i < n; i++) {
+    const a = msg.attachments[i] as AttachmentMeta; // i < length
+    if (REPORT_PART.test(a.contentType)) return `part ${a.contentType}`;
+    if (a.filename && DMARC_REPORT_FILENAME.test(a.filename)) return `dmarc report ${excerpt(a.filename)}`;
   }
   return null;
 }
@@ -108,24 +116,43 @@ interface Weighed {
   sensorBonus: boolean;
 }
 
+/** Appends xs to out (out.push(...xs) without spreading into arguments; most xs are empty). */
+function append(out: Finding[], xs: readonly Finding[]): void {
+  for (const x of xs) out.push(x);
+}
+
+/** The findings of every decoder in one field, in decoder order. */
 function weighField(field: ScanField, sensors: ReadonlySet<string>, strongWords: boolean): Finding[] {
   const t = field.text;
-  const out: Finding[] = [];
   // Without a decimal digit only IPv6 and base64 can be there: dotted, dotless, decimal, hex-ASCII ("3\d2e") and
   // 1<hex>:port forms all need one. Most header values and prose bodies have none, so the scans below are skipped.
   const digits = hasDigit(t);
-  const v4 = digits ? findIpv4(t) : [];
-  const reversed = decodeReversedIps(t, field.name, sensors, v4);
-  const plain = decodePlainIps(t, field.name, v4).filter((p) => !reversed.some((r) => r.strong && r.found === p.found));
-  out.push(...plain, ...reversed);
-  if (digits) {
-    if (strongWords || field.position === "local" || field.position === "header-test") out.push(...decodeDotlessInt(t, field.name));
-    else out.push(...decodeDotlessInt(t, field.name).filter((f) => f.ip !== undefined && sensors.has(f.ip)));
+  const v4 = digits ? findIpv4(t, true) : NO_IPS;
+  let out: Finding[] = [];
+  // Plain and reversed IPs: dotted quads (v4) or IPv6, which needs a colon. Most fields have neither.
+  if (v4.length > 0 || t.includes(":")) {
+    const reversed = decodeReversedIps(t, field.name, sensors, v4);
+    out = decodePlainIps(t, field.name, v4);
+    // a strong reversed reading replaces the plain one
+    if (reversed.length > 0) out = out.filter((p) => !reversed.some((r) => r.strong && r.found === p.found));
+    append(out, reversed);
   }
-  const joined = unwrap(t); // once for the three blob decoders (unwrap of unwrapped text is free)
-  if (digits) out.push(...decodeDecimalAscii(joined, field.name), ...decodeHexAscii(joined, field.name));
-  out.push(...decodeBase64(joined, field.name));
-  if (digits) out.push(...decodeHexPort(t, field.name));
+  if (digits) {
+    const dotless = decodeDotlessInt(t, field.name);
+    if (strongWords || field.position === "local" || field.position === "header-test") append(out, dotless);
+    else for (const f of dotless) if (f.ip !== undefined && sensors.has(f.ip)) out.push(f);
+  }
+  // The blob decoders read the text unwrapped: decimal and hex ASCII need a digit, base64 an upper-case L-O. Without
+  // either the text need not be joined at all.
+  if (digits || mayHoldBase64Anchor(t)) {
+    const joined = unwrap(t); // once for the three blob decoders (unwrap of unwrapped text is free)
+    if (digits) {
+      append(out, decodeDecimalAscii(joined, field.name));
+      append(out, decodeHexAscii(joined, field.name));
+    }
+    append(out, decodeBase64(joined, field.name));
+  }
+  if (digits) append(out, decodeHexPort(t, field.name));
   return out;
 }
 
@@ -168,11 +195,21 @@ const MAX_LOCAL_RCPTS = 100;
 /** Characters of a test-position field searched for relay words. */
 const MAX_WORD_SCAN_CHARS = 2048;
 
+/** No IPs found (shared: never modified). */
+const NO_IPS: readonly IpMatch[] = [];
+/** No sensor IPs: weightOf with it gives a finding's weight without the sensor match. */
+const NO_SENSORS: ReadonlySet<string> = new Set();
+
 // The sensor IP list is the same for every message a sensor analyzes: normalise it once, not per message.
 let lastSensorIps: readonly string[] = [];
 let lastSensorSet: ReadonlySet<string> = new Set();
+function sameIps(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 function sensorSet(ips: readonly string[]): ReadonlySet<string> {
-  if (ips.length !== lastSensorIps.length || ips.some((ip, i) => ip !== lastSensorIps[i])) {
+  if (!sameIps(ips, lastSensorIps)) {
     lastSensorSet = ipSet(ips);
     lastSensorIps = [...ips];
   }
@@ -186,25 +223,27 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   const envDecoded = decodeEnvelope(env);
   const envLocals: Array<[string, string]> = [];
   if (env.mailFrom) {
-    const mf = env.mailFrom.replace(/^\s*<|>\s*$/g, "");
+    const mf = env.mailFrom.replace(ANGLE_BRACKETS, "");
     const at = mf.lastIndexOf("@");
     if (at > 0) envLocals.push(["mail-from-local", mf.slice(0, at)]);
   }
-  for (const u of envDecoded.recipients.slice(0, MAX_LOCAL_RCPTS)) {
+  const nLocal = Math.min(envDecoded.recipients.length, MAX_LOCAL_RCPTS);
+  for (let i = 0; i < nLocal; i++) {
+    const u = envDecoded.recipients[i] as UnwrappedRecipient; // i < length
     const at = u.dropbox.lastIndexOf("@");
     if (at > 0) envLocals.push(["rcpt-local", u.dropbox.slice(0, at)]);
   }
   const fields = scanFields(msg, body, headers, envLocals);
 
   // Relay words count where a test would write them: test-shaped subject/body, local parts, test-named headers.
-  const wordFields = fields.filter((f) => f.position === "subject-test" || f.position === "body-test" || f.position === "local" || f.position === "header-test");
   const strongWords = new Set<string>();
   const weakWords = new Set<string>();
-  for (const f of wordFields) {
+  for (const f of fields) {
+    if (f.position !== "subject-test" && f.position !== "body-test" && f.position !== "local" && f.position !== "header-test") continue;
     // scanFields measured the subject and a short body already; same text when it is within the scan limit
-    const s = f.shape && f.text.length <= MAX_WORD_SCAN_CHARS ? f.shape : shapeOf(f.text.slice(0, MAX_WORD_SCAN_CHARS));
-    s.strong.forEach((w) => strongWords.add(w));
-    s.weak.forEach((w) => weakWords.add(w));
+    const s = f.shape && f.text.length <= MAX_WORD_SCAN_CHARS ? f.shape : relayWords(f.text.slice(0, MAX_WORD_SCAN_CHARS));
+    for (const w of s.strong) strongWords.add(w);
+    for (const w of s.weak) weakWords.add(w);
   }
 
   const weighed = new Map<string, Weighed>();
@@ -213,8 +252,8 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
     const alt = found.ip !== undefined && !sensors.has(found.ip) ? found.alternatives?.find((ip) => sensors.has(ip)) : undefined;
     const f: Finding = alt ? { ...found, ip: alt, alternatives: [found.ip ?? "", ...(found.alternatives ?? []).filter((x) => x !== alt)] } : found;
     const weight = weightOf(f, position, sensors);
-    const base = weightOf(f, position, new Set());
-    const sensorBonus = f.ip !== undefined && sensors.has(f.ip) && (base >= SUPPORTING_BELOW || !WEAK_FORMS.has(f.decoder));
+    // A sensor IP earns the bonus, a plain-looking one only where it weighs without being the sensor's.
+    const sensorBonus = f.ip !== undefined && sensors.has(f.ip) && (!WEAK_FORMS.has(f.decoder) || weightOf(f, position, NO_SENSORS) >= SUPPORTING_BELOW);
     const key = `${f.decoder}|${f.field}|${f.ip ?? f.found}`;
     const prev = weighed.get(key);
     if (prev) {
@@ -233,10 +272,16 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
     }
   }
 
-  const counted = [...weighed.values()].filter((w) => w.weight > 0);
+  const counted: Weighed[] = [];
+  let main = 0;
+  let supporting = 0;
+  for (const w of weighed.values()) {
+    if (w.weight <= 0) continue;
+    counted.push(w);
+    if (w.weight >= SUPPORTING_BELOW) main += w.weight;
+    else supporting += w.weight;
+  }
   counted.sort((a, b) => b.weight - a.weight);
-  const main = counted.filter((w) => w.weight >= SUPPORTING_BELOW).reduce((s, w) => s + w.weight, 0);
-  const supporting = counted.filter((w) => w.weight < SUPPORTING_BELOW).reduce((s, w) => s + w.weight, 0);
   let score = main + Math.min(MAX_SUPPORTING, supporting);
   const evidence: Evidence[] = counted.map(({ f, weight }) => {
     const e: Evidence = { decoder: f.decoder, field: f.field, found: f.found, weight };
@@ -247,9 +292,10 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   });
   // Tested IPs come from the main evidence; supporting evidence (a stray IP in a short body) only when there is no other.
   const ips: string[] = [];
-  const withIp = counted.filter((w) => w.f.ip !== undefined);
-  const mainIps = withIp.filter((w) => w.weight >= SUPPORTING_BELOW);
-  for (const w of mainIps.length > 0 ? mainIps : withIp) if (w.f.ip !== undefined && !ips.includes(w.f.ip)) ips.push(w.f.ip);
+  const anyMainIp = counted.some((w) => w.f.ip !== undefined && w.weight >= SUPPORTING_BELOW);
+  for (const w of counted) {
+    if (w.f.ip !== undefined && (!anyMainIp || w.weight >= SUPPORTING_BELOW) && !ips.includes(w.f.ip)) ips.push(w.f.ip);
+  }
   const sensorHit = ips.filter((ip) => sensors.has(ip));
   if (counted.length > 0) {
     if (counted.some((w) => w.sensorBonus)) {
@@ -274,7 +320,7 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   } else if (score >= RELAY_TEST_THRESHOLD) kind = "relay-test";
   else kind = env.rcptTo.length > 0 ? "spam" : "other";
 
-  if (kind !== "relay-test") return { ...emptyVerdict(kind, evidence), score };
+  if (kind !== "relay-test") return { kind, testedIps: [], matchesSensor: false, dropboxes: [], score, evidence };
   let dropboxes = envDecoded.dropboxes;
   if (dropboxes.length === 0) dropboxes = [...addresses(msg.to), ...addresses(headers.find((h) => h.key === "cc")?.value ?? null)];
   const verdict: Verdict = {

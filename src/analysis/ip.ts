@@ -4,16 +4,23 @@ import { isIPv4, isIPv6 } from "node:net";
 
 /** Parse a dotted quad whose octets are 1-3 decimal digits (leading zeros allowed); null when not an IPv4. */
 export function parseIpv4(s: string): number[] | null {
-  const parts = s.split(".");
-  if (parts.length !== 4) return null;
+  // One pass over the characters: split(".") and a /^\d{1,3}$/ test per part, without the parts.
   const out: number[] = [];
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const n = Number(p);
-    if (n > 255) return null;
-    out.push(n);
+  let n = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // the end closes the last octet like a "."
+    if (c === 46) {
+      if (digits === 0 || n > 255 || out.length === 4) return null;
+      out.push(n);
+      n = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      n = n * 10 + (c - 48);
+      digits++;
+    } else return null;
   }
-  return out;
+  return out.length === 4 ? out : null;
 }
 
 export function ipv4FromInt(n: number): string | null {
@@ -140,10 +147,10 @@ function canonicalDottedQuad(s: string): string | null {
   return out;
 }
 
-/** Plain dotted IPv4 addresses in ordinary text (strict boundaries). */
-export function findIpv4(text: string): IpMatch[] {
+/** Plain dotted IPv4 addresses in ordinary text (strict boundaries). `digits`: hasDigit(text), when the caller knows it. */
+export function findIpv4(text: string, digits = hasDigit(text)): IpMatch[] {
   const out: IpMatch[] = [];
-  if (!hasDigit(text)) return out;
+  if (!digits) return out;
   IPV4_STRICT.lastIndex = 0;
   for (let m = IPV4_STRICT.exec(text); m !== null; m = IPV4_STRICT.exec(text)) {
     const ip = canonicalDottedQuad(m[0]);
@@ -152,8 +159,19 @@ export function findIpv4(text: string): IpMatch[] {
   return out;
 }
 
+/** Texts up to this long are checked for a digit by one loop; longer ones by ten indexOf calls. */
+const SHORT_DIGIT_SCAN = 64;
+
 /** True when text holds a decimal digit: every dotted, dotless and digit-encoded IP form needs one. */
 export function hasDigit(text: string): boolean {
+  // Most texts checked are short (local parts, header values): one pass beats ten builtin calls there.
+  if (text.length <= SHORT_DIGIT_SCAN) {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) return true;
+    }
+    return false;
+  }
   // Ten indexOf calls (a memchr each) beat /\d/, which steps through the text one character at a time.
   return (
     text.indexOf("0") >= 0 ||
@@ -181,7 +199,9 @@ const CLEAN_BEFORE = new Set([..." \t\r\n:=|,;[(<\"'/@#&?"].map((c) => c.charCod
  */
 export function findIpv4Loose(text: string): IpMatch[] {
   const out: IpMatch[] = [];
-  for (const m of text.matchAll(IPV4_LOOSE)) {
+  // exec on the shared regex: matchAll would clone it (a new RegExp per call)
+  IPV4_LOOSE.lastIndex = 0;
+  for (let m = IPV4_LOOSE.exec(text); m !== null; m = IPV4_LOOSE.exec(text)) {
     const s = m[0];
     const firstDot = s.indexOf(".");
     const run = s.slice(0, firstDot);
@@ -208,6 +228,8 @@ function isV6Char(c: number): boolean {
 
 /** Longest text an IPv6 token may have ("ffff:...:255.255.255.255" is 45). */
 const MAX_V6_TOKEN = 64;
+const WORD_CHAR = /[A-Za-z0-9_]/;
+const IPV_END = /ipv$/i;
 
 /** IPv6 addresses in text (at least two colons, validated by node:net). "::" alone is ignored. Scans from each colon. */
 export function findIpv6(text: string): IpMatch[] {
@@ -222,13 +244,14 @@ export function findIpv6(text: string): IpMatch[] {
     while (b < text.length && isV6Char(text.charCodeAt(b))) b++;
     pos = b;
     if (b - a > MAX_V6_TOKEN) continue;
+    // one colon only ("https:", "Subject:", "10:30"): not an IPv6, and no need to cut the token out
+    if (text.indexOf(":", a) === text.lastIndexOf(":", b - 1)) continue;
     let s = text.slice(a, b);
     let index = a;
-    if (s.indexOf(":") === s.lastIndexOf(":")) continue;
     const before = index > 0 ? text.charAt(index - 1) : "";
-    if (/[A-Za-z0-9_]/.test(before)) {
+    if (WORD_CHAR.test(before)) {
       // "IPv6:2001:db8::1" tokenises as "6:2001:db8::1" after "IPv"
-      if (/ipv$/i.test(text.slice(Math.max(0, index - 3), index)) && s.startsWith("6:")) {
+      if (IPV_END.test(text.slice(Math.max(0, index - 3), index)) && s.startsWith("6:")) {
         s = s.slice(2);
         index += 2;
       } else continue;

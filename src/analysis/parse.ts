@@ -29,41 +29,40 @@ export function sha256Hex(buf: Buffer): string {
 /**
  * mailparser options. Its text-to-HTML and link conversions produce fields we never read. It hashes every attachment
  * as it decodes it (MD5 by default); asking for SHA-256 gives AttachmentMeta.sha256 without hashing the content twice.
+ * keepCidLinks: with skipImageLinks the cid: pass returns the HTML unchanged anyway, but simpleParser still runs it,
+ * and for a message without HTML it answers after a setImmediate (one more event-loop turn per message). The HTML is
+ * the same either way (no HTML is `false` there, absent here: both null in ParsedMessage).
  */
 const PARSER_OPTIONS: SimpleParserOptions = {
   skipImageLinks: true,
+  keepCidLinks: true,
   skipTextToHtml: true,
   skipTextLinks: true,
   checksumAlgo: "sha256",
 };
 
+/** A header field's folded line breaks: unfolded to one space. */
+const FOLD = /\r?\n[ \t]+/g;
+
 /** Never throws: a message mailparser cannot read still yields a ParsedMessage with parseError set. */
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
-  const base: ParsedMessage = {
-    raw,
-    sha256: sha256Hex(raw),
-    size: raw.length,
-    headers: [],
-    subject: null,
-    from: null,
-    to: null,
-    dateHeader: null,
-    date: null,
-    messageId: null,
-    text: null,
-    html: null,
-    attachments: [],
-    parseError: null,
-  };
+  const sha256 = sha256Hex(raw);
   try {
     const m = await simpleParser(raw, PARSER_OPTIONS);
     const headers: HeaderField[] = [];
+    let dateRaw: string | null = null; // the first Date field
     for (const line of m.headerLines ?? []) {
       const idx = line.line.indexOf(":");
-      const rawValue = idx >= 0 ? line.line.slice(idx + 1).replace(/\r?\n[ \t]+/g, " ").trim() : "";
-      headers.push({ key: line.key, value: decodeWords(rawValue) });
+      let rawValue = "";
+      if (idx >= 0) {
+        rawValue = line.line.slice(idx + 1);
+        if (rawValue.includes("\n")) rawValue = rawValue.replace(FOLD, " "); // most fields are one line
+        rawValue = rawValue.trim();
+      }
+      const field: HeaderField = { key: line.key, value: decodeWords(rawValue) };
+      headers.push(field);
+      if (dateRaw === null && field.key === "date") dateRaw = field.value;
     }
-    const dateRaw = headers.find((h) => h.key === "date")?.value ?? null;
     // mailparser reads the Date header with new Date(value) but puts the parse time in its place when that fails
     // ("Sun, 1 Dez 2013"): a 2013 relay test would be dated today. The same reading, without the substitute.
     const when = dateRaw === null ? null : new Date(dateRaw);
@@ -74,8 +73,11 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       size: a.size ?? a.content.length,
       sha256: a.checksum || sha256Hex(a.content),
     }));
+    // One object literal, fields in ParsedMessage order (no base object spread into a second one).
     return {
-      ...base,
+      raw,
+      sha256,
+      size: raw.length,
       headers,
       subject: m.subject ?? null,
       from: addressText(m.from),
@@ -86,9 +88,25 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       text: cut(m.text),
       html: cut(m.html),
       attachments,
+      parseError: null,
     };
   } catch (err) {
-    return { ...base, parseError: err instanceof Error ? err.message : String(err) };
+    return {
+      raw,
+      sha256,
+      size: raw.length,
+      headers: [],
+      subject: null,
+      from: null,
+      to: null,
+      dateHeader: null,
+      date: null,
+      messageId: null,
+      text: null,
+      html: null,
+      attachments: [],
+      parseError: err instanceof Error ? err.message : String(err),
+    };
   }
 }
 

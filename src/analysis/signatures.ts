@@ -30,13 +30,30 @@ function re(r: RegExp, ...texts: string[]): string | null {
   return null;
 }
 
+/** re() on the texts holding `literal`, which every match of r contains: a substring search skips the regex scan. */
+function reWith(literal: string, r: RegExp, ...texts: string[]): string | null {
+  for (const t of texts) {
+    if (!t.includes(literal)) continue;
+    const m = r.exec(t);
+    if (m) return m[0];
+  }
+  return null;
+}
+
 function header(s: SignatureInput, key: RegExp): string | null {
   const h = s.headers.find((x) => key.test(x.key));
   return h ? `${h.key}: ${h.value}` : null;
 }
 
 function envelope(s: SignatureInput, r: RegExp): string | null {
-  return re(r, s.mailFrom, ...s.rcpts);
+  // re(r, s.mailFrom, ...s.rcpts) without spreading up to 100 recipients into arguments
+  const m = r.exec(s.mailFrom);
+  if (m) return m[0];
+  for (const t of s.rcpts) {
+    const mr = r.exec(t);
+    if (mr) return mr[0];
+  }
+  return null;
 }
 
 const SHORT_BODY = 1024;
@@ -46,7 +63,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
   {
     name: "dsbl",
     description: "DSBL-style LISTME cookie message (\"DSBL LISTME: smtp 198.51.100.23 ...\")",
-    match: (s) => re(/DSBL LISTME:[^\n]{0,200}|\bLISTME\b[^\n]{0,200}/, s.subject, s.body),
+    match: (s) => reWith("LISTME", /DSBL LISTME:[^\n]{0,200}|\bLISTME\b[^\n]{0,200}/, s.subject, s.body),
   },
   {
     name: "promiscuous-relay",
