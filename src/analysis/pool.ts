@@ -18,7 +18,7 @@ import type { Envelope, ParsedMessage, Verdict } from "./types.js";
 export interface AnalysisPoolOptions {
   /** Worker threads; 0 parses and analyzes on the calling thread (tools, tests). */
   workers: number;
-  /** Messages up to this size are parsed on the calling thread (see below); 0: every message goes to a worker. */
+  /** Messages up to this size are parsed on the calling thread (see the note at the top); 0: all go to a worker. */
   inlineMaxBytes: number;
   /** A message still being parsed after this long is given up (its worker is replaced). */
   timeoutMs: number;
@@ -66,10 +66,10 @@ export function storedParse(p: ParsedMessage, maxTextChars: number): StoredParse
   return p.text !== null && p.text.length > maxTextChars ? { ...rest, text: p.text.slice(0, maxTextChars) } : rest;
 }
 
-/** Workers that died without ever answering, in a row, before the pool stops respawning and analyzes in-thread. */
+/** Workers in a row that died before they had loaded, after which the pool stops respawning and analyzes in-thread. */
 const MAX_STARTUP_FAILURES = 3;
-/** Messages handed to one worker ahead of its answers. With one at a time the worker sat idle for every round trip
- * (a thread wake-up each way): half the throughput of in-thread analysis. It still parses them one by one. */
+/** Messages handed to one worker ahead of its answers. With one at a time the worker waits out every round trip (a
+ * thread wake-up each way; 15-30 % of its time idle in a profile). It still parses them one by one. */
 export const WORKER_PIPELINE_DEPTH = 2;
 
 interface Job {
