@@ -341,9 +341,14 @@ export function analyze(msg: ParsedMessage, env: Envelope, sensorIps: string[], 
   try {
     return analyzeUnsafe(msg, env, sensorIps, opts);
   } catch (err) {
-    const kind: MessageKind = env?.rcptTo?.length > 0 ? "spam" : "other";
-    return emptyVerdict(kind, [{ decoder: "error", field: "analysis", found: excerpt(err instanceof Error ? err.message : String(err)) }]);
+    return errorVerdict(env, err instanceof Error ? err.message : String(err));
   }
+}
+
+/** The verdict of a message that could not be analyzed: spam when it had recipients, the reason as the evidence. */
+export function errorVerdict(env: Envelope, reason: string): Verdict {
+  const kind: MessageKind = env?.rcptTo?.length > 0 ? "spam" : "other";
+  return emptyVerdict(kind, [{ decoder: "error", field: "analysis", found: excerpt(reason) }]);
 }
 
 /** Parse raw bytes with parseMessage, then analyze. */

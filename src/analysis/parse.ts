@@ -44,6 +44,26 @@ const PARSER_OPTIONS: SimpleParserOptions = {
 /** A header field's folded line breaks: unfolded to one space. */
 const FOLD = /\r?\n[ \t]+/g;
 
+/** A message known only by its bytes: what a parse that failed (or was given up) leaves, with the reason. */
+export function unparsed(raw: Buffer, reason: string, sha256 = sha256Hex(raw)): ParsedMessage {
+  return {
+    raw,
+    sha256,
+    size: raw.length,
+    headers: [],
+    subject: null,
+    from: null,
+    to: null,
+    dateHeader: null,
+    date: null,
+    messageId: null,
+    text: null,
+    html: null,
+    attachments: [],
+    parseError: reason,
+  };
+}
+
 /** Never throws: a message mailparser cannot read still yields a ParsedMessage with parseError set. */
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
   const sha256 = sha256Hex(raw);
@@ -91,22 +111,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       parseError: null,
     };
   } catch (err) {
-    return {
-      raw,
-      sha256,
-      size: raw.length,
-      headers: [],
-      subject: null,
-      from: null,
-      to: null,
-      dateHeader: null,
-      date: null,
-      messageId: null,
-      text: null,
-      html: null,
-      attachments: [],
-      parseError: err instanceof Error ? err.message : String(err),
-    };
+    return unparsed(raw, err instanceof Error ? err.message : String(err), sha256);
   }
 }
 

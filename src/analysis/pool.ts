@@ -11,8 +11,8 @@
 // parseError. The queue needs no cap of its own: every queued message is one whose client awaits its reply after DATA,
 // so limits.maxSessions bounds it.
 import { Worker } from "node:worker_threads";
-import { analyze } from "./index.js";
-import { parseMessage, sha256Hex } from "./parse.js";
+import { analyze, errorVerdict } from "./index.js";
+import { parseMessage, unparsed } from "./parse.js";
 import type { Envelope, ParsedMessage, Verdict } from "./types.js";
 
 export interface AnalysisPoolOptions {
@@ -97,30 +97,8 @@ interface Slot {
 
 /** What is known without parsing: the message is stored with it and the reason. */
 export function unanalyzed(raw: Buffer, env: Envelope, reason: string): AnalysisResult {
-  const parsed: StoredParse = {
-    raw,
-    sha256: sha256Hex(raw),
-    size: raw.length,
-    headers: [],
-    subject: null,
-    from: null,
-    to: null,
-    dateHeader: null,
-    date: null,
-    messageId: null,
-    text: null,
-    attachments: [],
-    parseError: reason,
-  };
-  const verdict: Verdict = {
-    kind: env.rcptTo.length > 0 ? "spam" : "other",
-    testedIps: [],
-    matchesSensor: false,
-    dropboxes: [],
-    score: 0,
-    evidence: [{ decoder: "error", field: "analysis", found: reason }],
-  };
-  return { parsed, verdict };
+  const { html: _html, ...parsed } = unparsed(raw, reason);
+  return { parsed, verdict: errorVerdict(env, reason) };
 }
 
 async function analyzeHere(raw: Buffer, env: Envelope, sensorIps: string[], maxTextChars: number, dropboxes?: ReadonlySet<string>): Promise<AnalysisResult> {
