@@ -163,7 +163,8 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     }, o.timeoutMs);
   };
 
-  /** The slot's worker is gone: give up the message it was on, requeue the ones it had not started, replace it. */
+  /** The slot's worker is gone: give up the message it was on, requeue the ones it had not started (dispatch starts
+   * another worker for them). */
   const replace = (slot: Slot, why: string) => {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
@@ -179,16 +180,14 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     }
     queue.unshift(...waiting);
     const i = slots.indexOf(slot);
-    if (i < 0) return;
+    if (i >= 0) slots.splice(i, 1);
     if (!slot.ready && ++startupFailures >= MAX_STARTUP_FAILURES) {
       // Workers that cannot even start would be respawned forever; analysis on the main thread still works.
       log(`relaytrap: analysis workers keep failing (${why}); analyzing on the main thread`);
       inThread = true;
-      slots.splice(i, 1);
       drainInThread();
       return;
     }
-    slots[i] = spawn();
     dispatch();
   };
 
@@ -196,11 +195,17 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     for (const job of queue.splice(0)) void analyzeHere(job.raw, job.env, job.sensorIps, o.maxTextChars, job.dropboxes).then(job.resolve);
   };
 
-  /** Hands queued messages to the least-loaded workers, up to WORKER_PIPELINE_DEPTH each. */
+  /** Hands queued messages to the least-loaded workers, up to WORKER_PIPELINE_DEPTH each. A worker is started when
+   * none is idle and there are fewer than `workers`: an idle one costs ~24 MB of RSS, and most sensors see few
+   * messages over inlineMaxBytes. */
   const dispatch = () => {
     while (queue.length > 0) {
       let slot: Slot | undefined;
       for (const s of slots) if (s.jobs.length < WORKER_PIPELINE_DEPTH && (!slot || s.jobs.length < slot.jobs.length)) slot = s;
+      if ((!slot || slot.jobs.length > 0) && slots.length < o.workers) {
+        slot = spawn();
+        slots.push(slot);
+      }
       if (!slot) return;
       const job = queue.shift() as Job;
       if (job.dropboxes !== slot.dropboxes && job.dropboxes !== undefined) {
@@ -212,8 +217,6 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
       slot.worker.postMessage({ op: "analyze", id: job.id, raw: job.raw, env: job.env, sensorIps: job.sensorIps } satisfies PoolMessage);
     }
   };
-
-  if (!inThread) for (let i = 0; i < o.workers; i++) slots.push(spawn());
 
   return {
     analyze(raw, env, sensorIps, knownDropboxes) {

@@ -99,7 +99,7 @@ export const configSchema = z
     /** Parse + analysis of trapped messages in worker threads (src/analysis/pool.ts), off the SMTP sessions' thread. */
     analysis: z
       .object({
-        /** Worker threads (0: on the main thread, where hostile MIME stalls every session while it is parsed). */
+        /** Worker threads, started when first needed (0: on the main thread, where hostile MIME stalls every session). */
         workers: nonNegInt.max(64).default(2),
         /** Messages up to this size are parsed on the main thread: cheaper than a worker round trip, and bounded. */
         inlineMaxBytes: nonNegInt.max(1024 * 1024).default(128 * 1024),
