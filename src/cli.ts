@@ -15,7 +15,7 @@ Usage:
                                      run the current analyzer over every stored message again
   relaytrap check-config [--config FILE]
                                      validate the config (file + environment) and print it, secrets masked
-  relaytrap doctor [--config FILE]   check ports, data dir, disk space, open files, sensor IPs, delivery, web exposure
+  relaytrap doctor [--config FILE]   check ports, data dir, disk space, open files, memory, sensor IPs, delivery, web exposure
   relaytrap delivery off|on|status [--data-dir DIR] [--config FILE]
                                      the delivery kill switch (persisted; a running sensor obeys at once)
   relaytrap import PATH [--data-dir DIR] [--sensor-ip IP]...

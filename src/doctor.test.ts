@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { it } from "node:test";
 import { tempDir, runCli } from "../test/helpers/sensor.js";
 import { configSchema } from "./config/schema.js";
-import { openFileLimit, openFilesCheck, runDoctor } from "./doctor.js";
+import { memoryCheck, memoryLimit, openFileLimit, openFilesCheck, runDoctor } from "./doctor.js";
 
 it("reports a busy port, an unusable data dir, sensor IPs behind NAT, delivery on, and an exposed web UI", async () => {
   const busy = createServer();
@@ -57,4 +57,16 @@ it("warns when the session limits can exceed the open-files limit", () => {
   assert.equal(openFilesCheck(config, null).level, "ok");
   // This machine's own limit is read from /proc.
   assert.ok((openFileLimit() ?? 1) > 0);
+});
+
+it("warns when the analysis workers at their heap cap and a busy sensor do not fit in memory", () => {
+  const config = configSchema.parse({});
+  const small = memoryCheck(config, 512 * 2 ** 20);
+  assert.equal(small.level, "warn");
+  assert.match(small.detail, /512 MB is below ~400 MB busy \+ analysis\.workers 2 x \(analysis\.maxHeapMb 256 \+ 30\) = 972 MB/);
+  assert.equal(memoryCheck(config, 2 * 2 ** 30).level, "ok");
+  assert.equal(memoryCheck(configSchema.parse({ analysis: { workers: 1, maxHeapMb: 64 } }), 512 * 2 ** 20).level, "ok");
+  // This machine's memory, or its cgroup's limit.
+  assert.ok(memoryLimit() > 0);
+  assert.equal(memoryLimit("/nonexistent"), memoryLimit("/proc/self/status"));
 });

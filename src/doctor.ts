@@ -1,9 +1,9 @@
 // `relaytrap doctor`: checks a configuration against this machine before a real start — ports, data dir, disk space,
-// open-files limit, sensor addresses, delivery, web exposure. Prints one line per check; FAIL lines make the exit status
+// open-files limit, memory, sensor addresses, delivery, web exposure. Prints one line per check; FAIL lines make the exit status
 // non-zero.
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { networkInterfaces } from "node:os";
+import { networkInterfaces, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Config } from "./config/schema.js";
 import { isLoopback, normalizeIp, parseHostPort } from "./net/address.js";
@@ -60,6 +60,34 @@ export function openFilesCheck(config: Config, limit = openFileLimit()): Check {
   };
 }
 
+/** RSS a busy sensor reaches without the analysis workers: the 30-minute soak (5,000 idle connections and mixed
+ * traffic) peaked at 385 MB (bench/RESULTS.md). */
+export const SENSOR_PEAK_MB = 400;
+/** An analysis worker's own RSS beside its heap (V8 isolate, code, buffers). */
+export const WORKER_OVERHEAD_MB = 30;
+
+/** Memory this process may use: the cgroup's limit (systemd MemoryMax=, a container) when lower than the machine's. */
+export function memoryLimit(cgroupFile = "/sys/fs/cgroup/memory.max"): number {
+  const total = totalmem();
+  try {
+    const v = readFileSync(cgroupFile, "utf8").trim();
+    return /^\d+$/.test(v) ? Math.min(total, Number(v)) : total;
+  } catch {
+    return total;
+  }
+}
+
+/** Crafted mail can grow every analysis worker to analysis.maxHeapMb at once; warn when that and a busy sensor do not
+ * fit: the kernel's OOM killer would end the sensor, acknowledged messages safe but the trap down until restarted. */
+export function memoryCheck(config: Config, limitBytes = memoryLimit()): Check {
+  const a = config.analysis;
+  const needed = SENSOR_PEAK_MB + a.workers * (a.maxHeapMb + WORKER_OVERHEAD_MB);
+  const what = `~${SENSOR_PEAK_MB} MB busy + analysis.workers ${a.workers} x (analysis.maxHeapMb ${a.maxHeapMb} + ${WORKER_OVERHEAD_MB}) = ${needed} MB`;
+  const have = Math.floor(limitBytes / 2 ** 20);
+  if (have >= needed) return { level: "ok", name: "memory", detail: `${have} MB, enough for ${what}` };
+  return { level: "warn", name: "memory", detail: `${have} MB is below ${what}: lower analysis.workers or analysis.maxHeapMb (see deploy/README.md)` };
+}
+
 export async function runDoctor(config: Config): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (level: Level, name: string, detail: string) => checks.push({ level, name, detail });
@@ -95,6 +123,7 @@ export async function runDoctor(config: Config): Promise<Check[]> {
   }
 
   checks.push(openFilesCheck(config));
+  checks.push(memoryCheck(config));
 
   const local = localAddresses();
   if (config.sensorIps.length === 0) {
