@@ -10,8 +10,24 @@ import { createSensor, type Sensor } from "../../src/sensor.js";
 
 export const CLI = fileURLToPath(new URL("../../src/cli.js", import.meta.url));
 
+const madeDirs: string[] = [];
+
+/** A fresh directory under the system temp dir, removed when this test process exits (a run made ~60). */
 export function tempDir(prefix = "relaytrap-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (madeDirs.length === 0) process.once("exit", removeMadeDirs);
+  madeDirs.push(dir);
+  return dir;
+}
+
+function removeMadeDirs(): void {
+  for (const dir of madeDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // a child process may still hold it on some systems: leave it to the OS's temp cleaning
+    }
+  }
 }
 
 export interface TestSensor {
