@@ -33,7 +33,7 @@ export function sha256Hex(buf: Buffer): string {
  * and for a message without HTML it answers after a setImmediate (one more event-loop turn per message). The HTML is
  * the same either way (no HTML is `false` there, absent here: both null in ParsedMessage).
  */
-const PARSER_OPTIONS: SimpleParserOptions = {
+export const PARSER_OPTIONS: SimpleParserOptions = {
   skipImageLinks: true,
   keepCidLinks: true,
   skipTextToHtml: true,

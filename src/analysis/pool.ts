@@ -101,7 +101,8 @@ export function unanalyzed(raw: Buffer, env: Envelope, reason: string): Analysis
   return { parsed, verdict: errorVerdict(env, reason) };
 }
 
-async function analyzeHere(raw: Buffer, env: Envelope, sensorIps: string[], maxTextChars: number, dropboxes?: ReadonlySet<string>): Promise<AnalysisResult> {
+/** Parse + analyze on this thread: what a worker does with each message, and the pool itself for small ones. */
+export async function analyzeHere(raw: Buffer, env: Envelope, sensorIps: string[], maxTextChars: number, dropboxes?: ReadonlySet<string>): Promise<AnalysisResult> {
   const parsed = await parseMessage(raw);
   const verdict = analyze(parsed, env, sensorIps, dropboxes && dropboxes.size > 0 ? { knownDropboxes: dropboxes } : {});
   return { parsed: storedParse(parsed, maxTextChars), verdict };

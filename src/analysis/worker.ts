@@ -1,23 +1,19 @@
 // An analysis worker thread: parses (mailparser) and analyzes one trapped message at a time for pool.ts. Hostile MIME
 // can cost seconds of CPU and hundreds of MB of heap per message; here that stalls one worker, never the SMTP sessions.
 import { parentPort, workerData } from "node:worker_threads";
-import { analyze } from "./index.js";
-import { parseMessage } from "./parse.js";
-import { storedParse, type AnalysisRequest, type AnalysisResponse, type AnalysisWorkerData, type PoolMessage } from "./pool.js";
+import { analyzeHere, type AnalysisRequest, type AnalysisResponse, type AnalysisWorkerData, type PoolMessage } from "./pool.js";
 
 if (!parentPort) throw new Error("analysis worker must run in a worker thread");
 const port = parentPort;
 const { maxTextChars } = workerData as AnalysisWorkerData;
 let knownDropboxes: ReadonlySet<string> = new Set();
 
-function run(req: AnalysisRequest): Promise<AnalysisResponse> {
+async function run(req: AnalysisRequest): Promise<AnalysisResponse> {
   const raw = Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength);
-  return parseMessage(raw).then((parsed) => {
-    const verdict = analyze(parsed, req.env, req.sensorIps, knownDropboxes.size > 0 ? { knownDropboxes } : {});
-    // The raw bytes stay with the caller; only what storage uses of the rest goes back.
-    const { raw: _raw, ...rest } = storedParse(parsed, maxTextChars);
-    return { op: "result", id: req.id, parsed: rest, verdict };
-  });
+  const { parsed, verdict } = await analyzeHere(raw, req.env, req.sensorIps, maxTextChars, knownDropboxes);
+  // The raw bytes stay with the caller; only what was derived from them goes back.
+  const { raw: _raw, ...rest } = parsed;
+  return { op: "result", id: req.id, parsed: rest, verdict };
 }
 
 // One message at a time, in the order sent (the pool times the first unanswered one; a dropbox update applies from

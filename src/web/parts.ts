@@ -2,8 +2,10 @@
 // The web server shares the sensor's thread, so these parse with nothing they do not need: mailparser's HTML-to-text
 // conversion alone took 3.2 s on a crafted 9 MB HTML-only message (168 ms without it).
 import { simpleParser, type SimpleParserOptions } from "mailparser";
+import { PARSER_OPTIONS } from "../analysis/parse.js";
 
-const PARTS_OPTIONS: SimpleParserOptions = { skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true, skipHtmlToText: true };
+/** The sensor's parser options, without the HTML-to-text conversion (pages show the HTML, never text made from it). */
+const PARTS_OPTIONS: SimpleParserOptions = { ...PARSER_OPTIONS, skipHtmlToText: true };
 
 /** The HTML body as mailparser gives it (null when there is none or the message cannot be parsed). */
 export async function htmlPart(raw: Buffer): Promise<string | null> {
