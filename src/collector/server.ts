@@ -2,10 +2,9 @@
 // endpoints as a sensor answer across the fleet (with a `sensor` filter), plus /api/v1/sensors and the shared dropbox
 // list the sensors pull. Every /api/v1 request needs a token (a sensor's or a read token); /healthz is open.
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
-import { formatHostPort, normalizeIp, parseHostPort } from "../net/address.js";
+import { formatHostPort, listenOn, normalizeIp } from "../net/address.js";
 import {
   dropboxSources,
   fleetAttemptStats,
@@ -265,17 +264,8 @@ export async function createCollector(o: CollectorOptions): Promise<Collector> {
   return {
     pool,
     async listen(hostPort = cc.listen) {
-      const hp = parseHostPort(hostPort);
-      if (!hp) throw new Error(`bad collector listen address ${hostPort}`);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(hp.port, hp.host, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      const a = server.address() as AddressInfo;
-      return { address: formatHostPort(a.address, a.port), port: a.port };
+      const a = await listenOn(server, hostPort, "collector");
+      return { address: formatHostPort(a.boundHost, a.port), port: a.port };
     },
     async close() {
       await new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
 // Address helpers: HOST:PORT parsing, IP normalisation, loopback checks.
-import { isIP } from "node:net";
+import { isIP, type Server } from "node:net";
 
 export interface HostPort {
   host: string;
@@ -14,6 +14,23 @@ export function parseHostPort(s: string): HostPort | null {
   if (port > 65535) return null;
   if (s.startsWith("[") && isIP(m[1]) !== 6) return null;
   return { host: m[1], port };
+}
+
+/** Listens on `hostPort` ("HOST:PORT", port 0 for any) and resolves with the port bound; rejects with the bind error
+ * (EADDRINUSE, EACCES) or, naming the listener by `what`, a malformed address. `host` is the one asked for
+ * ("localhost"), `boundHost` the address the socket has ("127.0.0.1"). */
+export async function listenOn(server: Server, hostPort: string, what: string, backlog?: number): Promise<HostPort & { boundHost: string }> {
+  const hp = parseHostPort(hostPort);
+  if (!hp) throw new Error(`bad ${what} listen address ${hostPort}`);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: hp.host, port: hp.port, ...(backlog === undefined ? {} : { backlog }) }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const a = server.address();
+  return typeof a === "object" && a ? { host: hp.host, port: a.port, boundHost: a.address } : { ...hp, boundHost: hp.host };
 }
 
 export function formatHostPort(host: string, port: number): string {

@@ -6,8 +6,8 @@ import { createServer, isIP, type Server, type Socket } from "node:net";
 import type { EventId } from "../events/catalog.js";
 import type { EventContext } from "../events/dispatcher.js";
 import { sessionId } from "../events/session-id.js";
-import { formatHostPort, normalizeIp, parseHostPort } from "../net/address.js";
-import type { BoundListener, HandOff } from "../smtp/server.js";
+import { formatHostPort, listenOn, normalizeIp } from "../net/address.js";
+import { LISTEN_BACKLOG, type BoundListener, type HandOff } from "../smtp/server.js";
 import { createHeadReader, header, parseRequestTarget, type HeadReader, type HttpHead } from "./http.js";
 import { isJudgeRequest, renderJudgePage, renderOrigin404 } from "./judge.js";
 import type { ProxyLimits } from "./limits.js";
@@ -606,22 +606,13 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       return conns.size;
     },
     async listen(hostPort) {
-      const hp = parseHostPort(hostPort);
-      if (!hp) throw new Error(`bad listen address ${hostPort}`);
-      let port = hp.port;
+      let port = 0; // the bound port, known once listening; connections are accepted only after that
       const server = createServer({ noDelay: true }, (s) => serve(s, port));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ host: hp.host, port: hp.port, backlog: 4096 }, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
+      const bound = await listenOn(server, hostPort, "proxy", LISTEN_BACKLOG);
+      port = bound.port;
       server.on("error", () => {});
       servers.push(server);
-      const addr = server.address();
-      port = typeof addr === "object" && addr ? addr.port : hp.port;
-      return { kind: "proxy", address: formatHostPort(hp.host, port), port };
+      return { kind: "proxy", address: formatHostPort(bound.host, port), port };
     },
     async close() {
       closing = true;

@@ -2,7 +2,7 @@
 // trap) hand sockets in through handleSocket.
 import { createServer, type Server, type Socket } from "node:net";
 import { createSecureContext, Server as TlsServer, TLSSocket, type SecureContext } from "node:tls";
-import { normalizeIp, parseHostPort, formatHostPort } from "../net/address.js";
+import { formatHostPort, listenOn, normalizeIp } from "../net/address.js";
 import type { KeyPair } from "../net/tls-cert.js";
 import type { Limits } from "./limits.js";
 import { renderReply, type Persona } from "./personas.js";
@@ -18,6 +18,10 @@ export interface SmtpTrapOptions {
   hooks: SmtpHooks;
   rdns?: ((ip: string) => Promise<string | null>) | null;
 }
+
+/** Pending-connection queue of the trap's listeners (Node's default is 511): a scanner's burst of connections waits
+ * in the kernel instead of being refused. The kernel caps it at net.core.somaxconn. */
+export const LISTEN_BACKLOG = 4096;
 
 export interface BoundListener {
   /** "web" is the sensor's HTTP UI/API listener (src/web), listed alongside for the CLI's "listening" lines. */
@@ -113,25 +117,15 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
       return sessions.size;
     },
     async listen(kind, hostPort) {
-      const hp = parseHostPort(hostPort);
-      if (!hp) throw new Error(`bad listen address ${hostPort}`);
       const server: Server =
         kind === "smtp"
           ? createServer({ noDelay: true }, onPlain)
           : new TlsServer({ key: o.keyPair.key, cert: o.keyPair.cert, handshakeTimeout: Math.min(o.limits.idleTimeoutMs, 30_000) }, onSecure);
       if (kind === "smtps") server.on("tlsClientError", (_err: Error, s: Socket) => s.destroy());
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ host: hp.host, port: hp.port, backlog: 4096 }, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
+      const { host, port } = await listenOn(server, hostPort, kind, LISTEN_BACKLOG);
       server.on("error", () => {});
       servers.push(server);
-      const addr = server.address();
-      const port = typeof addr === "object" && addr ? addr.port : hp.port;
-      return { kind, address: formatHostPort(hp.host, port), port };
+      return { kind, address: formatHostPort(host, port), port };
     },
     handleSocket(socket, h) {
       socket.on("error", () => {});

@@ -3,12 +3,12 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { isIP, type AddressInfo } from "node:net";
+import { isIP } from "node:net";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import type { Dispatcher } from "../events/dispatcher.js";
-import { formatHostPort, isLoopback, normalizeIp, parseHostPort } from "../net/address.js";
+import { formatHostPort, isLoopback, listenOn, normalizeIp, parseHostPort } from "../net/address.js";
 import {
   attemptStats,
   listDropboxes,
@@ -651,18 +651,9 @@ export function createWebServer(o: WebServerOptions): WebServer {
 
   return {
     async listen(hostPort) {
-      const hp = parseHostPort(hostPort);
-      if (!hp) throw new Error(`bad web listen address ${hostPort}`);
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(hp.port, hp.host, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      const a = server.address() as AddressInfo;
-      if (!isLoopback(a.address) && !auth.enabled) log("relaytrap: web: warning: listening off loopback without users");
-      return { address: formatHostPort(a.address, a.port), port: a.port };
+      const a = await listenOn(server, hostPort, "web");
+      if (!isLoopback(a.boundHost) && !auth.enabled) log("relaytrap: web: warning: listening off loopback without users");
+      return { address: formatHostPort(a.boundHost, a.port), port: a.port };
     },
     async close() {
       hub.close();
