@@ -13,19 +13,18 @@ const CR = 0x0d;
 const LF = 0x0a;
 const EMPTY = Buffer.alloc(0);
 
-export class DataReader {
+/** A message body collected piece by piece up to `maxBytes`; past that it only counts (the client still sends the
+ * rest, and the reply after it is the size-limit one). */
+export class CappedBody {
   private chunks: Buffer[] = [];
   private kept = 0;
   /** Bytes of message content seen (after unstuffing), kept or not. */
   size = 0;
   tooBig = false;
-  private atLineStart = true;
-  /** Bytes of a possible terminator (".", ".\r") held back at a chunk boundary. */
-  private carry: Buffer | null = null;
 
   constructor(private readonly maxBytes: number) {}
 
-  private keep(b: Buffer): void {
+  add(b: Buffer): void {
     if (b.length === 0) return;
     this.size += b.length;
     if (this.tooBig) return;
@@ -37,6 +36,18 @@ export class DataReader {
     this.chunks.push(b);
     this.kept += b.length;
   }
+
+  /** The message as received; only meaningful when !tooBig. */
+  body(): Buffer {
+    return Buffer.concat(this.chunks, this.kept);
+  }
+}
+
+/** DATA: the body up to the end-of-data line. (A BDAT chunk is a CappedBody fed exactly its announced size.) */
+export class DataReader extends CappedBody {
+  private atLineStart = true;
+  /** Bytes of a possible terminator (".", ".\r") held back at a chunk boundary. */
+  private carry: Buffer | null = null;
 
   push(input: Buffer): DataResult {
     let buf = input;
@@ -60,7 +71,7 @@ export class DataReader {
             if (buf[pos + 2] === LF) return this.end(buf, span, pos, pos + 3);
           }
           // Dot-stuffing: the line's leading dot is dropped.
-          this.keep(buf.subarray(span, pos));
+          this.add(buf.subarray(span, pos));
           pos += 1;
           span = pos;
         }
@@ -71,51 +82,20 @@ export class DataReader {
       pos = nl + 1;
       this.atLineStart = true;
     }
-    this.keep(buf.subarray(span, len));
+    this.add(buf.subarray(span, len));
     return { done: false, rest: EMPTY };
   }
 
   /** A possible terminator is cut by the chunk boundary: keep what precedes it, hold it back for the next chunk. */
   private hold(buf: Buffer, span: number, pos: number): DataResult {
-    this.keep(buf.subarray(span, pos));
+    this.add(buf.subarray(span, pos));
     this.carry = buf.subarray(pos);
     return { done: false, rest: EMPTY };
   }
 
   /** The end-of-data line starts at `pos`; what follows it from `after` on is pipelined input. */
   private end(buf: Buffer, span: number, pos: number, after: number): DataResult {
-    this.keep(buf.subarray(span, pos));
+    this.add(buf.subarray(span, pos));
     return { done: true, rest: buf.subarray(after) };
-  }
-
-  /** The message as received; only meaningful when !tooBig. */
-  body(): Buffer {
-    return Buffer.concat(this.chunks, this.kept);
-  }
-}
-
-/** Collects exactly `size` bytes of one BDAT chunk into an accumulating body, with the same size cap. */
-export class ChunkBody {
-  private chunks: Buffer[] = [];
-  private kept = 0;
-  size = 0;
-  tooBig = false;
-
-  constructor(private readonly maxBytes: number) {}
-
-  add(b: Buffer): void {
-    this.size += b.length;
-    if (this.tooBig) return;
-    if (this.kept + b.length > this.maxBytes) {
-      this.tooBig = true;
-      this.chunks = [];
-      return;
-    }
-    this.chunks.push(b);
-    this.kept += b.length;
-  }
-
-  body(): Buffer {
-    return Buffer.concat(this.chunks, this.kept);
   }
 }

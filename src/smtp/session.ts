@@ -9,7 +9,7 @@ import { normalizeIp } from "../net/address.js";
 import type { EventContext } from "../events/dispatcher.js";
 import type { AuthAttempt, SessionRecord, TlsInfo, TranscriptLine } from "../store/types.js";
 import { HANDLERS, authContinue } from "./commands/index.js";
-import { ChunkBody, DataReader } from "./data-reader.js";
+import { CappedBody, DataReader } from "./data-reader.js";
 import type { Limits } from "./limits.js";
 import { renderReply, type Persona, type ReplyKey, type ReplyVars } from "./personas.js";
 
@@ -69,7 +69,7 @@ export class Transaction {
   mailFrom: string | null = null;
   rcptTo: string[] = [];
   data: DataReader | null = null;
-  bdat: ChunkBody | null = null;
+  bdat: CappedBody | null = null;
   /** Bytes still to read in the current BDAT chunk. */
   bdatRemaining = 0;
   bdatLast = false;
@@ -329,7 +329,7 @@ export class Session {
   }
 
   startBdat(size: number, last: boolean, discard: boolean): void {
-    if (!discard && !this.txn.bdat) this.txn.bdat = new ChunkBody(this.o.limits.maxMessageBytes);
+    if (!discard && !this.txn.bdat) this.txn.bdat = new CappedBody(this.o.limits.maxMessageBytes);
     this.txn.bdatRemaining = size;
     this.txn.bdatLast = last;
     this.txn.bdatDiscard = discard;
