@@ -131,3 +131,43 @@ test("messages up to inlineMaxBytes are analyzed on the calling thread, larger o
     await pool.close();
   }
 });
+
+/** Worker scripts that die before they have loaded (they never post "ready"). */
+const DEAD_AT_START = {
+  throws: new URL(`data:text/javascript,${encodeURIComponent('throw new Error("broken worker");')}`),
+  exits: new URL(`data:text/javascript,${encodeURIComponent("process.exit(3);")}`),
+};
+
+test("messages a worker died on before it was ready are not given up; once workers keep failing they are analyzed in-thread", async () => {
+  for (const [name, workerUrl] of Object.entries(DEAD_AT_START)) {
+    const logs: string[] = [];
+    const pool = createAnalysisPool({ workers: 2, inlineMaxBytes: 0, maxTextChars: TEXT, timeoutMs: 30_000, maxHeapMb: 256, log: (l) => logs.push(l), workerUrl });
+    try {
+      const fixtures = RELAY_TESTS.slice(0, 3);
+      const results = await Promise.all(fixtures.map((f) => pool.analyze(f.raw, f.env, f.sensorIps)));
+      for (const [i, f] of fixtures.entries()) {
+        const r = results[i];
+        assert.ok(r);
+        assert.equal(r.parsed.parseError, null, `${name}: ${f.name}`);
+        assert.deepEqual(r.verdict, (await analyzeRaw(f.raw, f.env, f.sensorIps)).verdict, `${name}: ${f.name}`);
+      }
+      assert.equal(pool.givenUp, 0, name);
+      assert.equal(logs.filter((l) => /analysis workers keep failing/.test(l)).length, 1, name);
+      const f = RELAY_TESTS[3];
+      assert.ok(f);
+      assert.equal((await pool.analyze(f.raw, f.env, f.sensorIps)).verdict.kind, "relay-test", `${name}: in-thread from now on`);
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
+test("closing while workers die before they are ready answers their messages unparsed, none given up", async () => {
+  const pool = createAnalysisPool({ workers: 1, inlineMaxBytes: 0, maxTextChars: TEXT, timeoutMs: 30_000, maxHeapMb: 256, workerUrl: DEAD_AT_START.throws });
+  const f = RELAY_TESTS[0];
+  assert.ok(f);
+  const pending = [pool.analyze(f.raw, f.env, f.sensorIps), pool.analyze(f.raw, f.env, f.sensorIps)];
+  await pool.close();
+  for (const r of await Promise.all(pending)) assert.match(r.parsed.parseError ?? "", /sensor stopping/);
+  assert.equal(pool.givenUp, 0);
+});

@@ -27,6 +27,8 @@ export interface AnalysisPoolOptions {
   /** Characters of the parsed text given back (the text stored for search). */
   maxTextChars: number;
   log?: (line: string) => void;
+  /** For tests only: the worker script, in place of ./worker.js (e.g. one that dies before it has loaded). */
+  workerUrl?: URL;
 }
 
 /** What the pool gives back of a parse: everything storage uses. The HTML part is left out and the text cut to
@@ -119,7 +121,7 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
   let closed = false;
 
   const spawn = (): Slot => {
-    const worker = new Worker(new URL("./worker.js", import.meta.url), {
+    const worker = new Worker(o.workerUrl ?? new URL("./worker.js", import.meta.url), {
       workerData: { maxTextChars: o.maxTextChars } satisfies AnalysisWorkerData,
       resourceLimits: { maxOldGenerationSizeMb: o.maxHeapMb },
     });
@@ -138,15 +140,14 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
       job.resolve({ parsed: { ...res.parsed, raw: job.raw }, verdict: res.verdict });
       dispatch();
     });
-    // An 'error' (uncaught exception, ERR_WORKER_OUT_OF_MEMORY) is followed by 'exit'; both end up here once.
-    let gone = false;
-    const lost = (why: string) => {
-      if (gone) return;
-      gone = true;
-      replace(slot, why);
-    };
-    worker.on("error", (err) => lost(slot.ending ?? err.message));
-    worker.on("exit", (code) => lost(slot.ending ?? `worker exited with code ${code}`));
+    // An 'error' (uncaught exception, ERR_WORKER_OUT_OF_MEMORY) is always followed by 'exit', once. The slot is
+    // replaced on 'exit': Node emits the worker's pending messages (its 'ready') before 'exit' but not always before
+    // an uncaught exception's 'error', and replace() trusts slot.ready.
+    let error: string | null = null;
+    worker.on("error", (err) => {
+      error ??= err.message;
+    });
+    worker.on("exit", (code) => replace(slot, slot.ending ?? error ?? `worker exited with code ${code}`));
     return slot;
   };
 
@@ -165,12 +166,14 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
   };
 
   /** The slot's worker is gone: give up the message it was on, requeue the ones it had not started (dispatch starts
-   * another worker for them). */
+   * another worker for them, or they are analyzed here once the pool has gone in-thread). A worker that died before
+   * it was ready had started none: its first message did not kill it and is requeued too. */
   const replace = (slot: Slot, why: string) => {
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = null;
-    const [job, ...waiting] = slot.jobs;
+    const waiting = slot.jobs;
     slot.jobs = [];
+    const job = slot.ready ? waiting.shift() : undefined;
     if (job) {
       if (!closed) givenUp++;
       job.resolve(unanalyzed(job.raw, job.env, `analysis given up: ${why}`));
@@ -182,14 +185,13 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     queue.unshift(...waiting);
     const i = slots.indexOf(slot);
     if (i >= 0) slots.splice(i, 1);
-    if (!slot.ready && ++startupFailures >= MAX_STARTUP_FAILURES) {
+    if (!slot.ready && ++startupFailures >= MAX_STARTUP_FAILURES && !inThread) {
       // Workers that cannot even start would be respawned forever; analysis on the main thread still works.
       log(`relaytrap: analysis workers keep failing (${why}); analyzing on the main thread`);
       inThread = true;
-      drainInThread();
-      return;
     }
-    dispatch();
+    if (inThread) drainInThread();
+    else dispatch();
   };
 
   const drainInThread = () => {
