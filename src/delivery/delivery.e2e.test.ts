@@ -41,10 +41,7 @@ const SPAM = [
 async function sendMessage(port: number, rcpts: string[], body: string, from = "paulette@example.net"): Promise<void> {
   const c = await SmtpClient.connect(port);
   await c.reply();
-  await c.expect("EHLO client.example", "250");
-  await c.expect(`MAIL FROM:<${from}>`, "250");
-  for (const r of rcpts) await c.expect(`RCPT TO:<${r}>`, "250");
-  await c.expect("DATA", "354");
+  await c.startData({ greet: "EHLO client.example", from, to: rcpts });
   const r = await c.sendData(body);
   assert.match(r[r.length - 1] ?? "", /^250 /);
   await c.quit();

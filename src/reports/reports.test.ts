@@ -318,10 +318,7 @@ describe("report and feed CLI on a sensor's store", () => {
     s = await startSensor({ sensorIps: ["127.0.0.1"] });
     const c = await SmtpClient.connect(s.port);
     await c.reply();
-    await c.expect("EHLO tester.spammer.example", "250");
-    await c.expect("MAIL FROM:<paulette@spammer.example>", "250");
-    await c.expect(`RCPT TO:<${DROPBOX}>`, "250");
-    await c.expect("DATA", "354");
+    await c.startData({ greet: "EHLO tester.spammer.example", from: "paulette@spammer.example", to: DROPBOX });
     await c.sendData(["From: paulette <paulette@spammer.example>", `To: ${DROPBOX}`, "Subject: 127.0.0.1@pauletteOpen Relay", "", "127.0.0.1@pauletteOpen Relay", ""].join("\r\n"));
     await c.quit();
     await s.waitEvent("smtp.message.stored");

@@ -111,10 +111,7 @@ describe("smtp session (postfix persona)", () => {
   it("keeps bare-LF messages byte for byte and ends DATA on LF.LF", async () => {
     const c = await SmtpClient.connect(t.port);
     await c.reply();
-    await c.expect("HELO lf", "250");
-    await c.expect("MAIL FROM:<a@b.example>", "250");
-    await c.expect("RCPT TO:<c@d.example>", "250");
-    await c.expect("DATA", "354");
+    await c.startData({ greet: "HELO lf", from: "a@b.example", to: "c@d.example" });
     c.write("Subject: lf\n\nline\x00nul \xe9\n.\n");
     assert.match((await c.reply())[0]!, /^250 2\.0\.0 Ok/);
     const e = await t.waitEvent("smtp.message.stored", (x) => x.subject === "lf");
@@ -131,9 +128,7 @@ describe("smtp session (postfix persona)", () => {
     const ehlo = await c.send("EHLO tls");
     assert.ok(!ehlo.includes("250-STARTTLS"));
     await c.expect("STARTTLS", "554 5.5.1 Error: TLS already active");
-    await c.expect("MAIL FROM:<a@b.example>", "250");
-    await c.expect("RCPT TO:<c@d.example>", "250");
-    await c.expect("DATA", "354");
+    await c.startData({ greet: null, from: "a@b.example", to: "c@d.example" });
     assert.match((await c.sendData("Subject: tls\r\n\r\nx"))[0]!, /^250 /);
     const e = await t.waitEvent("smtp.tls.established");
     assert.match(String(e.tls_version), /^TLSv1\.[23]$/);
@@ -180,10 +175,7 @@ describe("smtp session (postfix persona)", () => {
   it("drops a message whose client disconnects mid-DATA, acknowledging nothing", async () => {
     const c = await SmtpClient.connect(t.port);
     await c.reply();
-    await c.expect("HELO d", "250");
-    await c.expect("MAIL FROM:<a@b.example>", "250");
-    await c.expect("RCPT TO:<c@d.example>", "250");
-    await c.expect("DATA", "354");
+    await c.startData({ greet: "HELO d", from: "a@b.example", to: "c@d.example" });
     c.write("Subject: half\r\n\r\nnever finished");
     const session = (await t.waitEvent("smtp.session.connect", (e) => e.src_port === c.localPort)).session;
     c.destroy();
@@ -197,10 +189,7 @@ describe("smtp session (postfix persona)", () => {
     try {
       const c = await SmtpClient.connect(small.port);
       await c.reply();
-      await c.expect("EHLO big", "250");
-      await c.expect("MAIL FROM:<a@b.example>", "250");
-      await c.expect("RCPT TO:<c@d.example>", "250");
-      await c.expect("DATA", "354");
+      await c.startData({ greet: "EHLO big", from: "a@b.example", to: "c@d.example" });
       assert.deepEqual(await c.sendData("Subject: big\r\n\r\n" + "x".repeat(5000)), ["552 5.3.4 Error: message file too big"]);
       await c.expect("NOOP", "250");
       await c.quit();

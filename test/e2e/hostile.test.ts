@@ -108,10 +108,7 @@ describe("hostile input", () => {
     // mailparser's HTML-to-text takes seconds on it: in a worker thread (src/analysis/pool.ts), not in the sessions'.
     const big = await SmtpClient.connect(t.port);
     await big.reply();
-    await big.expect("EHLO big.example", "250");
-    await big.expect("MAIL FROM:<a@big.example>", "250");
-    await big.expect("RCPT TO:<b@dropbox.example>", "250");
-    await big.expect("DATA", "354");
+    await big.startData({ greet: "EHLO big.example", from: "a@big.example", to: "b@dropbox.example" });
     const message = `Subject: big\r\nContent-Type: text/html\r\n\r\n${"<div><p><b>a</b></p></div>\r\n".repeat(330_000)}`;
     await new Promise<void>((r) => big.socket.write(Buffer.from(`${message}.\r\n`, "latin1"), () => r()));
     let acked = false;

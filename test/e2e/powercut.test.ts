@@ -34,9 +34,7 @@ async function sender(port: number, id: number, acked: Set<string>, stop: { done
     await c.reply();
     await c.expect("EHLO powercut.example", "250");
     for (let n = 0; n < MAX_PER_SENDER && !stop.done && !c.closed; n++) {
-      await c.expect("MAIL FROM:<p@powercut.example>", "250");
-      await c.expect(`RCPT TO:<r${n % 7}@yahoo.com>`, "250");
-      await c.expect("DATA", "354");
+      await c.startData({ greet: null, from: "p@powercut.example", to: `r${n % 7}@yahoo.com` });
       const msg = message(id, n);
       const r = await c.sendData(msg);
       assert.match(r[0] ?? "", /^250 /);

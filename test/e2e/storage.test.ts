@@ -27,9 +27,7 @@ interface Outcome {
 
 /** One message in its own transaction on an open session; the reply to the end of DATA. */
 async function send(c: SmtpClient, n: number): Promise<Outcome> {
-  await c.expect("MAIL FROM:<fill@example.net>", "250");
-  await c.expect("RCPT TO:<victim@yahoo.com>", "250");
-  await c.expect("DATA", "354");
+  await c.startData({ greet: null, from: "fill@example.net", to: "victim@yahoo.com" });
   const msg = message(n);
   const r = await c.sendData(msg);
   return { reply: r[r.length - 1] ?? "(closed)", sha: createHash("sha256").update(msg).digest("hex") };

@@ -108,6 +108,18 @@ export class SmtpClient {
     this.attach(secure);
   }
 
+  /**
+   * Opens a transaction up to DATA's 354, asserting 250 to the greeting, to MAIL FROM and to each RCPT TO; then
+   * sendData() or write() the message. `greet` is the whole command ("EHLO x", "HELO x"), null on a session that has
+   * greeted already (a further transaction, after STARTTLS).
+   */
+  async startData(t: { greet: string | null; from: string; to: string | readonly string[] }): Promise<void> {
+    if (t.greet !== null) await this.expect(t.greet, "250");
+    await this.expect(`MAIL FROM:<${t.from}>`, "250");
+    for (const r of typeof t.to === "string" ? [t.to] : t.to) await this.expect(`RCPT TO:<${r}>`, "250");
+    await this.expect("DATA", "354");
+  }
+
   /** Sends a whole message after DATA's 354: body lines are dot-stuffed here. */
   async sendData(body: string): Promise<string[]> {
     const stuffed = body.replace(/\r?\n/g, "\r\n").replace(/^\./gm, "..");

@@ -8,10 +8,7 @@ export async function sendMail(t: TestSensor, mailFrom: string, rcptTo: string[]
   const before = t.events.filter((e) => e.eventid === "smtp.message.stored").length;
   const c = await SmtpClient.connect(t.port);
   await c.reply();
-  await c.expect(`EHLO ${helo}`, "250");
-  await c.expect(`MAIL FROM:<${mailFrom}>`, "250");
-  for (const r of rcptTo) await c.expect(`RCPT TO:<${r}>`, "250");
-  await c.expect("DATA", "354");
+  await c.startData({ greet: `EHLO ${helo}`, from: mailFrom, to: rcptTo });
   const r = await c.sendData(raw);
   assert.match(r[r.length - 1] ?? "", /^250/);
   await c.quit();
