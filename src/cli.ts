@@ -237,7 +237,8 @@ async function cmdReanalyze(argv: string[]): Promise<void> {
   try {
     const r = await reanalyzeStore(values["data-dir"] ?? "./data", async (row) => {
       const env = { clientIp: row.srcIp, helo: row.helo, mailFrom: row.mailFrom, rcptTo: row.rcptTo };
-      return (await analyzeRaw(row.raw, env, [...sensorIps, row.destIp])).verdict;
+      const { parsed, verdict } = await analyzeRaw(row.raw, env, [...sensorIps, row.destIp]);
+      return { verdict, hasHtml: parsed.html !== null };
     });
     process.stdout.write(`relaytrap: reanalyzed ${r.messages} messages, ${r.changed} changed kind\n`);
   } catch (err) {

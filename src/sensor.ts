@@ -157,6 +157,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
         attachments: parsed.attachments,
         headers: parsed.headers,
         textBody: parsed.text, // cut to MAX_STORED_TEXT_CHARS by the pool
+        hasHtml: parsed.hasHtml,
       };
       let id: number;
       try {

@@ -33,15 +33,18 @@ test("a worker gives what in-thread analysis gives", async () => {
   }
 });
 
-test("the text comes back cut to maxTextChars, without the HTML part, from a worker as in-thread", async () => {
+test("the text comes back cut to maxTextChars, without the HTML part but whether there was one, from a worker as in-thread", async () => {
   const raw = eml(["From: x@y.example", "To: z@dropbox.example", "Subject: long", "Content-Type: multipart/alternative; boundary=b"], `--b\nContent-Type: text/plain\n\n${"word ".repeat(1000)}\n--b\nContent-Type: text/html\n\n<p>word</p>\n--b--\n`);
+  const plain = eml(["From: x@y.example", "To: z@dropbox.example", "Subject: plain"], "word");
   for (const inlineMaxBytes of [0, 1024 * 1024]) {
     const pool = createAnalysisPool({ workers: 1, inlineMaxBytes, maxTextChars: 100, timeoutMs: 30_000, maxHeapMb: 256 });
     try {
       const r = await pool.analyze(raw, ENV, SENSORS);
       assert.equal(r.parsed.text, "word ".repeat(20));
       assert.equal("html" in r.parsed, false);
+      assert.equal(r.parsed.hasHtml, true);
       assert.equal(r.parsed.subject, "long");
+      assert.equal((await pool.analyze(plain, ENV, SENSORS)).parsed.hasHtml, false);
     } finally {
       await pool.close();
     }
@@ -70,6 +73,7 @@ test("a message over the time limit is given up, the caller's thread never stall
     const r = await pool.analyze(raw, ENV, SENSORS);
     const held = await meter.stop();
     assert.match(r.parsed.parseError ?? "", /given up: took over 1000 ms/);
+    assert.equal(r.parsed.hasHtml, false, "not known without the parse given up");
     assert.equal(r.parsed.sha256, sha256Hex(raw));
     assert.equal(r.parsed.size, raw.length);
     assert.equal(r.verdict.kind, "spam");

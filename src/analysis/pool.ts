@@ -32,8 +32,9 @@ export interface AnalysisPoolOptions {
 }
 
 /** What the pool gives back of a parse: everything storage uses. The HTML part is left out and the text cut to
- * maxTextChars, because copying them back from a worker was a good part of the round trip's cost. */
-export type StoredParse = Omit<ParsedMessage, "html">;
+ * maxTextChars, because copying them back from a worker was a good part of the round trip's cost. hasHtml says whether
+ * there was one, so the message page need not parse the raw message again to find out. */
+export type StoredParse = Omit<ParsedMessage, "html"> & { hasHtml: boolean };
 
 export interface AnalysisResult {
   parsed: StoredParse;
@@ -64,8 +65,9 @@ export interface AnalysisWorkerData {
 
 /** The part of a parse the pool gives back. */
 export function storedParse(p: ParsedMessage, maxTextChars: number): StoredParse {
-  const { html: _html, ...rest } = p;
-  return p.text !== null && p.text.length > maxTextChars ? { ...rest, text: p.text.slice(0, maxTextChars) } : rest;
+  const { html, ...rest } = p;
+  const hasHtml = html !== null;
+  return p.text !== null && p.text.length > maxTextChars ? { ...rest, text: p.text.slice(0, maxTextChars), hasHtml } : { ...rest, hasHtml };
 }
 
 /** Workers in a row that died before they had loaded, after which the pool stops respawning and analyzes in-thread. */
@@ -97,10 +99,10 @@ interface Slot {
   ending: string | null;
 }
 
-/** What is known without parsing: the message is stored with it and the reason. */
+/** What is known without parsing: the message is stored with it and the reason. No HTML part was found, so its page
+ * offers none (finding out would mean the parse just given up, on the web server's thread at every view). */
 export function unanalyzed(raw: Buffer, env: Envelope, reason: string): AnalysisResult {
-  const { html: _html, ...parsed } = unparsed(raw, reason);
-  return { parsed, verdict: errorVerdict(env, reason) };
+  return { parsed: storedParse(unparsed(raw, reason), 0), verdict: errorVerdict(env, reason) };
 }
 
 /** Parse + analyze on this thread: what a worker does with each message, and the pool itself for small ones. */

@@ -35,6 +35,8 @@ export interface NewMessage {
   attachments: AttachmentMeta[];
   headers: HeaderField[];
   textBody: string | null;
+  /** The parse found an HTML part (false when the parse failed or was given up). */
+  hasHtml: boolean;
 }
 
 export interface TranscriptLine {
@@ -141,6 +143,8 @@ export interface MessageRow {
   parseError: string | null;
   attachments: AttachmentMeta[];
   headers: HeaderField[];
+  /** As NewMessage.hasHtml; null for rows stored before the store kept it (unknown until `relaytrap reanalyze`). */
+  hasHtml: boolean | null;
 }
 
 /** The fields every view of a message shares (the sensor's rows, the fleet's summaries): identity, peers, envelope. */

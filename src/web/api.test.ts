@@ -167,6 +167,26 @@ describe("web API", () => {
     assert.equal(s.attachments[0].filename, "list.txt");
   });
 
+  test("message detail: hasHtml is the flag stored at analysis; the raw is parsed only for a row stored without one", async () => {
+    const flag = (id: number) => t.sensor.reader.get<{ has_html: number | null }>("SELECT has_html FROM messages WHERE id = ?", id)!.has_html;
+    const setFlag = (id: number, v: 0 | 1 | null) => t.sensor.writer.exec([{ sql: "UPDATE messages SET has_html = ? WHERE id = ?", params: [v, id] }]);
+    assert.equal(flag(relayId), 0);
+    assert.equal(flag(spamId), 1);
+    try {
+      // The relay test's raw has no HTML part: a page that parsed it would say false.
+      await setFlag(relayId, 1);
+      assert.equal((await http(port, `/api/v1/messages/${relayId}`)).json().hasHtml, true);
+      // NULL: stored before the flag existed, so the page parses the raw as it always did.
+      await setFlag(spamId, null);
+      assert.equal((await http(port, `/api/v1/messages/${spamId}`)).json().hasHtml, true);
+      await setFlag(relayId, null);
+      assert.equal((await http(port, `/api/v1/messages/${relayId}`)).json().hasHtml, false);
+    } finally {
+      await setFlag(relayId, 0);
+      await setFlag(spamId, 1);
+    }
+  });
+
   test("raw: text/plain, nosniff, inline", async () => {
     const r = await http(port, `/api/v1/messages/${spamId}/raw`);
     assert.equal(r.status, 200);

@@ -52,5 +52,6 @@ export async function buildRow(raw: Buffer, meta: IngestMeta): Promise<NewMessag
     attachments: parsed.attachments,
     headers: parsed.headers,
     textBody: parsed.text ? parsed.text.slice(0, MAX_INGEST_TEXT_CHARS) : null,
+    hasHtml: parsed.html !== null,
   };
 }

@@ -108,6 +108,7 @@ export function rowToMessage(r: Record<string, unknown>): MessageRow {
     parseError: (r.parse_error as string | null) ?? null,
     attachments: json(r.attachments, []),
     headers: json(r.headers, []),
+    hasHtml: r.has_html === null || r.has_html === undefined ? null : r.has_html === 1,
   };
 }
 
@@ -137,4 +138,4 @@ export function rowToSession(r: Record<string, unknown>): SessionRecord {
 
 /** Summary columns (everything but the raw body and the search text). */
 export const MESSAGE_COLUMNS =
-  "id, queue_id, session_id, received_at, src_ip, src_port, dest_ip, dest_port, channel, helo, mail_from, rcpt_to, rcpt_count, subject, from_hdr, to_hdr, date_hdr, date_iso, message_id_hdr, size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers";
+  "id, queue_id, session_id, received_at, src_ip, src_port, dest_ip, dest_port, channel, helo, mail_from, rcpt_to, rcpt_count, subject, from_hdr, to_hdr, date_hdr, date_iso, message_id_hdr, size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers, has_html";

@@ -26,11 +26,15 @@ export function openSqliteReader(dataDir: string): StoreReader {
   const path = join(dataDir, DB_FILE);
   if (!existsSync(path)) throw new NoStoreError(`no relaytrap store at ${path}`);
   const db = openReaderDb(path);
+  // This connection cannot migrate: a store not yet migrated by its writer (an older sensor still running, when a newer
+  // `relaytrap export` reads it) has no has_html column (010), and its rows read as stored before it (unknown).
+  const hasHtmlColumn = (db.pragma("table_info(messages)") as Array<{ name: string }>).some((c) => c.name === "has_html");
+  const columns = hasHtmlColumn ? MESSAGE_COLUMNS : MESSAGE_COLUMNS.replace("has_html", "NULL AS has_html");
 
   const list = (f: MessageFilter, order: "ASC" | "DESC"): MessageRow[] => {
     const w = where(f);
     const limit = Math.min(Math.max(1, f.limit ?? 100), MAX_LIST_LIMIT);
-    const rows = db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages ${w.sql} ORDER BY id ${order} LIMIT ?`).all(...w.params, limit);
+    const rows = db.prepare(`SELECT ${columns} FROM messages ${w.sql} ORDER BY id ${order} LIMIT ?`).all(...w.params, limit);
     return (rows as Record<string, unknown>[]).map(rowToMessage);
   };
 
@@ -48,7 +52,7 @@ export function openSqliteReader(dataDir: string): StoreReader {
       }
     },
     getMessage(id) {
-      const r = db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = ?`).get(id);
+      const r = db.prepare(`SELECT ${columns} FROM messages WHERE id = ?`).get(id);
       return r ? rowToMessage(r as Record<string, unknown>) : null;
     },
     getRaw(id) {

@@ -1,5 +1,6 @@
 // `relaytrap reanalyze`: runs the current analyzer over every stored message again (after a decoder change) and
-// updates kind and verdict. Uses its own connection; SQLite serialises it with a running sensor's writer.
+// updates kind, verdict and has_html (filling it in for rows stored before migration 010). Uses its own connection;
+// SQLite serialises it with a running sensor's writer.
 import { join } from "node:path";
 import Database from "./driver.js";
 import type { Verdict } from "../../analysis/types.js";
@@ -20,9 +21,15 @@ export interface ReanalyzeRow {
   rcptTo: string[];
 }
 
+/** What reanalyzing one message rewrites. */
+export interface Reanalysis {
+  verdict: Verdict;
+  hasHtml: boolean;
+}
+
 export async function reanalyzeStore(
   dataDir: string,
-  analyzeOne: (row: ReanalyzeRow) => Promise<Verdict>,
+  analyzeOne: (row: ReanalyzeRow) => Promise<Reanalysis>,
   onProgress?: (done: number) => void,
 ): Promise<{ messages: number; changed: number }> {
   const path = join(dataDir, DB_FILE);
@@ -33,7 +40,7 @@ export async function reanalyzeStore(
   migrate(db);
   const page = db.prepare(`SELECT m.id, m.src_ip, m.dest_ip, m.helo, m.mail_from, m.rcpt_to, m.kind, r.data FROM messages m
     JOIN message_raw r ON r.message_id = m.id WHERE m.id > ? ORDER BY m.id LIMIT ?`);
-  const update = db.prepare("UPDATE messages SET kind = ?, verdict = ? WHERE id = ?");
+  const update = db.prepare("UPDATE messages SET kind = ?, verdict = ?, has_html = ? WHERE id = ?");
   let after = 0;
   let messages = 0;
   let changed = 0;
@@ -41,9 +48,9 @@ export async function reanalyzeStore(
     for (;;) {
       const rows = page.all(after, REANALYZE_BATCH) as Array<Record<string, unknown>>;
       if (rows.length === 0) break;
-      const updates: Array<[string, string, number]> = [];
+      const updates: Array<[string, string, 0 | 1, number]> = [];
       for (const r of rows) {
-        const verdict = await analyzeOne({
+        const { verdict, hasHtml } = await analyzeOne({
           id: r.id as number,
           raw: r.data as Buffer,
           srcIp: r.src_ip as string,
@@ -53,7 +60,7 @@ export async function reanalyzeStore(
           rcptTo: JSON.parse(r.rcpt_to as string) as string[],
         });
         if (verdict.kind !== r.kind) changed++;
-        updates.push([verdict.kind, JSON.stringify(verdict), r.id as number]);
+        updates.push([verdict.kind, JSON.stringify(verdict), hasHtml ? 1 : 0, r.id as number]);
       }
       db.transaction(() => {
         for (const u of updates) update.run(...u);

@@ -1,9 +1,15 @@
-// The SQLite store: durable writes through the writer thread, reads alongside it, quota and age pruning.
+// The SQLite store: durable writes through the writer thread, reads alongside it, quota and age pruning, the has_html
+// flag of rows stored before and after it existed.
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { tempDir } from "../../../test/helpers/sensor.js";
+import type { Verdict } from "../../analysis/types.js";
 import type { NewMessage, StoreReader, StoreWriter } from "../types.js";
+import { DB_FILE, loadMigrations, migrate } from "./db.js";
+import Database from "./driver.js";
 import { openSqliteReader } from "./reader.js";
+import { reanalyzeStore } from "./reanalyze.js";
 import { openSqliteWriter } from "./writer.js";
 
 function msg(n: number, receivedAt: number, size = 100): NewMessage {
@@ -35,6 +41,7 @@ function msg(n: number, receivedAt: number, size = 100): NewMessage {
     attachments: [],
     headers: [{ key: "subject", value: `m${n}` }],
     textBody: null,
+    hasHtml: n % 2 === 1,
   };
 }
 
@@ -59,6 +66,8 @@ describe("sqlite store", () => {
     const m = reader.getMessage(ids[7]!)!;
     assert.equal(m.subject, "m7");
     assert.deepEqual(m.headers, [{ key: "subject", value: "m7" }]);
+    assert.equal(m.hasHtml, true);
+    assert.equal(reader.getMessage(ids[8]!)!.hasHtml, false);
     assert.deepEqual(reader.getRaw(ids[7]!), Buffer.alloc(100, 7));
     assert.equal(writer.rawBytes(), 5000);
     assert.deepEqual(reader.listMessages({ limit: 3 }).map((r) => r.subject), ["m49", "m48", "m47"]);
@@ -88,5 +97,37 @@ describe("sqlite store", () => {
     assert.equal(ok.status, "fulfilled");
     assert.equal(bad.status, "rejected");
     assert.equal(reader.listMessages({ kind: "relay-test" }).length, 1);
+  });
+});
+
+describe("has_html (migration 010)", () => {
+  it("is unknown (null) for rows stored before it, through the migration and with a reader of the old store, until reanalyzed", async () => {
+    const dir = tempDir();
+    const db = new Database(join(dir, DB_FILE));
+    const all = loadMigrations();
+    const at = all.findIndex((m) => m.name.startsWith("010_"));
+    assert.ok(at > 0);
+    migrate(db, all.slice(0, at));
+    db.prepare(`INSERT INTO messages (queue_id, session_id, received_at, src_ip, src_port, dest_ip, dest_port, rcpt_to, rcpt_count,
+      size, sha256, body_stored, kind) VALUES ('Q', 's', 1, '192.0.2.1', 1, 'd', 25, '[]', 0, 1, 'x', 1, 'spam')`).run();
+    db.prepare("INSERT INTO message_raw (message_id, data) VALUES (1, ?)").run(Buffer.from("x"));
+    db.close();
+    // a newer export reading a store its (older) sensor has not migrated
+    const old = openSqliteReader(dir);
+    assert.equal(old.getMessage(1)!.hasHtml, null);
+    old.close();
+    const writer = await openSqliteWriter(dir);
+    const reader = openSqliteReader(dir);
+    try {
+      const id = await writer.putMessage(msg(3, 2));
+      assert.equal(reader.getMessage(1)!.hasHtml, null);
+      assert.equal(reader.getMessage(id)!.hasHtml, true);
+      const verdict: Verdict = { kind: "spam", testedIps: [], matchesSensor: false, dropboxes: [], score: 0, evidence: [] };
+      await reanalyzeStore(dir, async () => ({ verdict, hasHtml: true }));
+      assert.equal(reader.getMessage(1)!.hasHtml, true);
+    } finally {
+      reader.close();
+      await writer.close();
+    }
   });
 });

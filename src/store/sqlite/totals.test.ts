@@ -56,6 +56,7 @@ function message(i: number): NewMessage {
     attachments: [],
     headers: [],
     textBody: null,
+    hasHtml: false,
   };
 }
 

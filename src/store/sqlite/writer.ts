@@ -110,12 +110,13 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
 }
 
 function messageParams(m: NewMessage): MessageParams {
-  const { raw, rcptTo, verdict, attachments, headers, ...plain } = m;
+  const { raw, rcptTo, verdict, attachments, headers, hasHtml, ...plain } = m;
   return {
     ...plain,
     rcptTo: JSON.stringify(rcptTo),
     rcptCount: rcptTo.length,
     bodyStored: raw ? 1 : 0,
+    hasHtml: hasHtml ? 1 : 0,
     verdict: verdict ? JSON.stringify(verdict) : null,
     attachments: JSON.stringify(attachments),
     headers: JSON.stringify(headers),
