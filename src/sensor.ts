@@ -13,6 +13,7 @@ import { createProxyTrap, type ProxyTrap } from "./proxy/server.js";
 import { PERSONAS } from "./smtp/personas.js";
 import { createSmtpTrap, type BoundListener, type SmtpTrap } from "./smtp/server.js";
 import type { CompletedMessage, SmtpHooks, StoreOutcome } from "./smtp/session.js";
+import { analyzedColumns, MAX_STORED_TEXT_CHARS } from "./store/row.js";
 import { putProxyRequest, putProxySession } from "./store/sqlite/proxy.js";
 import { openSqliteReader } from "./store/sqlite/reader.js";
 import { openSqliteWriter, StoreError } from "./store/sqlite/writer.js";
@@ -26,8 +27,6 @@ import { createCollectorClient, withFleetDropboxes, type CollectorClient } from 
 export const SHUTDOWN_GRACE_MS = 5000;
 /** Share of the storage cap (or of the stored bodies, on a full disk) freed when a write finds storage full. */
 export const FULL_FREE_FRACTION = 0.1;
-/** Bytes of parsed text kept per message for search. */
-export const MAX_STORED_TEXT_CHARS = 64 * 1024;
 
 export interface Sensor {
   listeners: BoundListener[];
@@ -141,23 +140,9 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
         helo: m.helo,
         mailFrom: m.mailFrom,
         rcptTo: m.rcptTo,
-        subject: parsed.subject,
-        fromHeader: parsed.from,
-        toHeader: parsed.to,
-        dateHeader: parsed.dateHeader,
-        date: parsed.date,
-        messageIdHeader: parsed.messageId,
-        size: parsed.size,
-        sha256: parsed.sha256,
+        ...analyzedColumns(parsed, verdict),
         raw: keepBody ? m.raw : null,
         dropReason: keepBody ? null : "source-cutoff",
-        kind: verdict.kind,
-        verdict,
-        parseError: parsed.parseError,
-        attachments: parsed.attachments,
-        headers: parsed.headers,
-        textBody: parsed.text, // cut to MAX_STORED_TEXT_CHARS by the pool
-        hasHtml: parsed.hasHtml,
       };
       let id: number;
       try {

@@ -1,12 +1,9 @@
 // Turns raw message bytes plus an envelope into a store row, for messages that did not arrive over SMTP just now
 // (archive import, demo history). Analysis is the same as for live mail.
 import { randomBytes } from "node:crypto";
-import { analyze } from "../analysis/index.js";
-import { parseMessage } from "../analysis/parse.js";
+import { analyzeHere } from "../analysis/pool.js";
+import { analyzedColumns, MAX_STORED_TEXT_CHARS } from "../store/row.js";
 import type { NewMessage } from "../store/types.js";
-
-/** Characters of parsed text kept for search (same as the sensor keeps). */
-export const MAX_INGEST_TEXT_CHARS = 64 * 1024;
 
 export interface IngestMeta {
   receivedAt: number;
@@ -22,8 +19,8 @@ export interface IngestMeta {
 }
 
 export async function buildRow(raw: Buffer, meta: IngestMeta): Promise<NewMessage> {
-  const parsed = await parseMessage(raw);
-  const verdict = analyze(parsed, { clientIp: meta.srcIp, helo: meta.helo, mailFrom: meta.mailFrom, rcptTo: meta.rcptTo }, [...meta.sensorIps, meta.destIp]);
+  const env = { clientIp: meta.srcIp, helo: meta.helo, mailFrom: meta.mailFrom, rcptTo: meta.rcptTo };
+  const { parsed, verdict } = await analyzeHere(raw, env, [...meta.sensorIps, meta.destIp], MAX_STORED_TEXT_CHARS);
   return {
     queueId: randomBytes(5).toString("hex").toUpperCase(),
     sessionId: meta.sessionId,
@@ -36,22 +33,8 @@ export async function buildRow(raw: Buffer, meta: IngestMeta): Promise<NewMessag
     helo: meta.helo,
     mailFrom: meta.mailFrom,
     rcptTo: meta.rcptTo,
-    subject: parsed.subject,
-    fromHeader: parsed.from,
-    toHeader: parsed.to,
-    dateHeader: parsed.dateHeader,
-    date: parsed.date,
-    messageIdHeader: parsed.messageId,
-    size: parsed.size,
-    sha256: parsed.sha256,
+    ...analyzedColumns(parsed, verdict),
     raw,
     dropReason: null,
-    kind: verdict.kind,
-    verdict,
-    parseError: parsed.parseError,
-    attachments: parsed.attachments,
-    headers: parsed.headers,
-    textBody: parsed.text ? parsed.text.slice(0, MAX_INGEST_TEXT_CHARS) : null,
-    hasHtml: parsed.html !== null,
   };
 }
