@@ -6,7 +6,8 @@ export type StoredKind = MessageKind | "unknown";
 /** Why a body was not kept although the message was acknowledged. */
 export type BodyDropReason = "source-cutoff" | "quota";
 
-export interface NewMessage {
+/** The columns a message row has both when written and when read back. */
+export interface MessageColumns {
   queueId: string;
   sessionId: string;
   receivedAt: number;
@@ -26,14 +27,17 @@ export interface NewMessage {
   messageIdHeader: string | null;
   size: number;
   sha256: string;
-  /** Exact bytes as received; null when the body is not kept (see dropReason). */
-  raw: Buffer | null;
-  dropReason: BodyDropReason | null;
   kind: StoredKind;
   verdict: Verdict | null;
   parseError: string | null;
   attachments: AttachmentMeta[];
   headers: HeaderField[];
+}
+
+export interface NewMessage extends MessageColumns {
+  /** Exact bytes as received; null when the body is not kept (see dropReason). */
+  raw: Buffer | null;
+  dropReason: BodyDropReason | null;
   textBody: string | null;
   /** The parse found an HTML part (false when the parse failed or was given up). */
   hasHtml: boolean;
@@ -115,34 +119,10 @@ export interface StoreWriter {
   close(): Promise<void>;
 }
 
-export interface MessageRow {
+export interface MessageRow extends MessageColumns {
   id: number;
-  queueId: string;
-  sessionId: string;
-  receivedAt: number;
-  srcIp: string;
-  srcPort: number;
-  destIp: string;
-  destPort: number;
-  channel: string;
-  helo: string | null;
-  mailFrom: string | null;
-  rcptTo: string[];
-  subject: string | null;
-  fromHeader: string | null;
-  toHeader: string | null;
-  dateHeader: string | null;
-  date: string | null;
-  messageIdHeader: string | null;
-  size: number;
-  sha256: string;
   bodyStored: boolean;
   dropReason: string | null;
-  kind: StoredKind;
-  verdict: Verdict | null;
-  parseError: string | null;
-  attachments: AttachmentMeta[];
-  headers: HeaderField[];
   /** As NewMessage.hasHtml; null for rows stored before the store kept it (unknown until `relaytrap reanalyze`). */
   hasHtml: boolean | null;
 }
