@@ -14,7 +14,8 @@ function addressText(a: AddressObject | AddressObject[] | undefined): string | n
   return text === "" ? null : text;
 }
 
-function cut(s: string | false | undefined | null): string | null {
+/** A parsed text or HTML body as stored and shown: null when absent or empty, else at most MAX_PARSED_TEXT_CHARS. */
+export function cutParsedText(s: string | false | undefined | null): string | null {
   if (typeof s !== "string" || s === "") return null;
   return s.length > MAX_PARSED_TEXT_CHARS ? s.slice(0, MAX_PARSED_TEXT_CHARS) : s;
 }
@@ -105,8 +106,8 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
       dateHeader: dateRaw,
       date: dateOk,
       messageId: m.messageId ?? null,
-      text: cut(m.text),
-      html: cut(m.html),
+      text: cutParsedText(m.text),
+      html: cutParsedText(m.html),
       attachments,
       parseError: null,
     };

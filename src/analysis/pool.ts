@@ -181,7 +181,7 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
       job.resolve(unanalyzed(job.raw, job.env, `analysis given up: ${why}`));
     }
     if (closed) {
-      for (const j of waiting) j.resolve(unanalyzed(j.raw, j.env, "analysis given up: sensor stopping"));
+      for (const j of waiting) stopping(j);
       return;
     }
     queue.unshift(...waiting);
@@ -195,6 +195,9 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     if (inThread) drainInThread();
     else dispatch();
   };
+
+  /** A message the stopping sensor will not analyze: stored unparsed (its client may still get the 250). */
+  const stopping = (job: Job) => job.resolve(unanalyzed(job.raw, job.env, "analysis given up: sensor stopping"));
 
   const drainInThread = () => {
     for (const job of queue.splice(0)) void analyzeHere(job.raw, job.env, job.sensorIps, o.maxTextChars, job.dropboxes).then(job.resolve);
@@ -237,7 +240,7 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
     async close() {
       closed = true;
       for (const s of slots) s.ending = "sensor stopping";
-      for (const job of queue.splice(0)) job.resolve(unanalyzed(job.raw, job.env, "analysis given up: sensor stopping"));
+      for (const job of queue.splice(0)) stopping(job);
       await Promise.all(slots.map((s) => s.worker.terminate()));
       slots.length = 0;
     },

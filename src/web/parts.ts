@@ -2,7 +2,7 @@
 // The web server shares the sensor's thread, so these parse with nothing they do not need: mailparser's HTML-to-text
 // conversion alone took 3.2 s on a crafted 9 MB HTML-only message (168 ms without it).
 import { simpleParser, type SimpleParserOptions } from "mailparser";
-import { MAX_PARSED_TEXT_CHARS, PARSER_OPTIONS } from "../analysis/parse.js";
+import { cutParsedText, PARSER_OPTIONS } from "../analysis/parse.js";
 
 /** The sensor's parser options, without the HTML-to-text conversion (pages show the HTML, never text made from it). */
 const PARTS_OPTIONS: SimpleParserOptions = { ...PARSER_OPTIONS, skipHtmlToText: true };
@@ -11,9 +11,7 @@ const PARTS_OPTIONS: SimpleParserOptions = { ...PARSER_OPTIONS, skipHtmlToText: 
  * be parsed): the sanitizer and the page get no more than that. */
 export async function htmlPart(raw: Buffer): Promise<string | null> {
   try {
-    const m = await simpleParser(raw, PARTS_OPTIONS);
-    if (typeof m.html !== "string" || m.html === "") return null;
-    return m.html.length > MAX_PARSED_TEXT_CHARS ? m.html.slice(0, MAX_PARSED_TEXT_CHARS) : m.html;
+    return cutParsedText((await simpleParser(raw, PARTS_OPTIONS)).html);
   } catch {
     return null;
   }
