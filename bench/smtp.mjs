@@ -10,7 +10,7 @@
 //            --postfix (add the real Postfix to every block)
 //            --floor (add bench/floor-sink.mjs, a minimal Node responder without storage, to every block: D)
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   CLI,
@@ -22,6 +22,7 @@ import {
   cpuDelta,
   machine,
   median,
+  recordResult,
   requireBuilt,
   runBounded,
   startNodeFloor,
@@ -251,11 +252,9 @@ async function main() {
   lines.push("");
   const md = lines.join("\n");
   process.stdout.write(md + "\n");
-  const results = join(ROOT, "bench", "RESULTS.md");
   if (o.append && !o.cpuProf) {
-    if (!existsSync(results)) writeFileSync(results, "# relaytrap benchmark results\n\nAppended by `bench/smtp.mjs` and `bench/idle.mjs`; newest last.\n\n");
-    appendFileSync(results, md + "\n");
-    log(`appended to ${results}`);
+    const id = o.postfix ? "smtp-postfix" : o.floor ? "smtp-floor" : "smtp";
+    log(`recorded in ${recordResult(id, md, { current: !o.quick && !o.only }).join(", ")}`);
   }
   const failed = rows.some((r) => r.blocks.some((b) => !b.storeOk));
   process.exit(failed ? 1 : 0);
