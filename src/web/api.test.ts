@@ -429,6 +429,22 @@ describe("web config", () => {
     assert.equal(validateConfig({ webListen: "[::1]:8025" }).webListen, "[::1]:8025");
   });
 
+  test("a listen host is judged by what it resolves to, not by its spelling (issue 14)", async () => {
+    const lookup = async (host: string): Promise<string[]> => {
+      if (host === "127.rt-trap") return ["192.0.2.10"];
+      if (host === "trap.localtest") return ["127.0.0.1"];
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
+    };
+    await assert.rejects(startSensor({ webListen: "127.rt-trap:0" }, { lookup }), /web\.users/);
+    // A name that resolves to loopback only is served without users, on the address it resolved to.
+    const t = await startSensor({ webListen: "trap.localtest:0" }, { lookup });
+    try {
+      assert.equal((await http(webPort(t), "/api/v1/me")).json().level, "admin");
+    } finally {
+      await t.close();
+    }
+  });
+
   test("scrypt hashes verify", async () => {
     const h = await hashPassword("s3cret");
     assert.match(h, /^scrypt\$16384\$8\$1\$/);

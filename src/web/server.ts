@@ -8,7 +8,8 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import type { Dispatcher } from "../events/dispatcher.js";
-import { formatHostPort, isLoopback, listenOn, normalizeIp, parseHostPort } from "../net/address.js";
+import { formatHostPort, isLoopback, listenOn, lookupAll, normalizeIp, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
+import { ConfigError } from "../config/load.js";
 import {
   attemptStats,
   listDropboxes,
@@ -70,6 +71,8 @@ export interface WebServerOptions {
   analysisGivenUp?: () => number;
   killSwitch?: KillSwitch | null;
   log?: (line: string) => void;
+  /** Resolves the listen host (injected in tests). */
+  lookup?: LookupAll;
 }
 
 export interface WebServer {
@@ -656,8 +659,24 @@ export function createWebServer(o: WebServerOptions): WebServer {
 
   return {
     async listen(hostPort) {
-      const a = await listenOn(server, hostPort, "web");
-      if (!isLoopback(a.boundHost) && !auth.enabled) log("relaytrap: web: warning: listening off loopback without users");
+      // Without users every request is an admin's: the host must resolve to loopback only, and the socket is bound to
+      // the address that was checked (not to the name, which could resolve elsewhere a moment later).
+      const hp = parseHostPort(hostPort);
+      if (!hp) throw new Error(`bad web listen address ${hostPort}`);
+      let resolved: { loopback: boolean; addresses: string[] };
+      try {
+        resolved = await resolvesToLoopback(hp.host, o.lookup ?? lookupAll);
+      } catch (err) {
+        throw new ConfigError("webListen", `cannot resolve ${hp.host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      if (!resolved.loopback && !auth.enabled) {
+        throw new ConfigError("web.users", `webListen ${hostPort} resolves to ${resolved.addresses.join(", ")}, not only loopback: configure web.users`);
+      }
+      const a = await listenOn(server, formatHostPort(resolved.addresses[0]!, hp.port), "web");
+      if (!isLoopback(a.boundHost) && !auth.enabled) {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        throw new ConfigError("web.users", `webListen ${hostPort} is bound to ${a.boundHost}, not loopback: configure web.users`);
+      }
       return { address: formatHostPort(a.boundHost, a.port), port: a.port };
     },
     async close() {

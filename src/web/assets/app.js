@@ -499,7 +499,7 @@ async function configPage() {
   render(h("h1", {}, "Configuration"), h("p", {}, button, " ", status), h("h2", {}, "Effective configuration (secrets masked)"), h("pre", {}, JSON.stringify(cfg, null, 2)));
 }
 
-/** Where to go after login: `next` resolved the way the browser will resolve it ("/\\host", "/\t/host" and "//host"
+/** Where to go after login: `next` resolved the way the browser will resolve it ("/\host", "/<tab>/host" and "//host"
  * leave the site), followed only when it stays on this origin. */
 function sameOriginNext(next) {
   if (!next) return "/";
