@@ -380,6 +380,36 @@ describe("web auth", () => {
     }
   });
 
+  test("100 anonymous live streams do not starve a signed-in admin's live feed (issue 14)", async () => {
+    const open = (headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; req: ReturnType<typeof request> }>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path: "/api/v1/events", headers }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, req });
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const anonymous = await Promise.all(Array.from({ length: 100 }, () => open()));
+    try {
+      assert.equal(anonymous.filter((a) => a.status === 200).length, 50, "web.maxPublicLiveClients, default 50");
+      assert.equal(anonymous.filter((a) => a.status === 503).length, 50);
+      const ok = await login("admin", "correct horse");
+      assert.equal(ok.status, 200);
+      const session = (ok.headers["set-cookie"] as string[])[0]!.split(";")[0]!;
+      const admins = [];
+      // Past web.maxAdminLiveClients (default 20) the oldest admin stream is closed, never the new one refused.
+      for (let i = 0; i < 25; i++) admins.push(await open({ Cookie: session }));
+      try {
+        for (const a of admins) assert.equal(a.status, 200);
+      } finally {
+        for (const a of admins) a.req.destroy();
+      }
+    } finally {
+      for (const a of anonymous) a.req.destroy();
+    }
+  });
+
   test("login: bad password 401, cookie HttpOnly SameSite=Strict, CSRF on logout, rate limit", async () => {
     assert.equal((await login("admin", "wrong")).status, 401);
     assert.equal((await login("nobody", "wrong")).status, 401);

@@ -246,7 +246,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   const auth = createAuth({ users: config.web.users, sessionTtlMs: config.web.sessionTtlMs, attemptsPerMinute: config.web.loginAttemptsPerMinute });
   /** Without users (loopback only) state-changing requests still need this token, read from /api/v1/me. */
   const localCsrf = randomBytes(24).toString("base64url");
-  const hub = createLiveHub();
+  const hub = createLiveHub({ maxPublicClients: config.web.maxPublicLiveClients, maxAdminClients: config.web.maxAdminLiveClients });
   o.events.addSink(hub.sink);
   const metrics = createMetrics({ events: o.events, activeSessions: o.activeSessions, sseClients: () => hub.clients, analysisGivenUp: o.analysisGivenUp });
   const assets = loadAssets();
@@ -562,7 +562,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       handler(c) {
         query(c, emptyQuery);
         setCommon(c.res, DATA_CSP);
-        if (!hub.attach(c.res, { redacted: c.redact })) throw new HttpError(503, "too many live clients");
+        if (!hub.attach(c.res, { level: c.viewer.level === "admin" ? "admin" : "public" })) throw new HttpError(503, "too many live clients");
       },
     },
     {
