@@ -1,7 +1,7 @@
-// Live updates: an event sink that forwards a few event ids to browsers over Server-Sent Events, dropping slow clients.
+// Live updates: an event sink that forwards a few event ids to browsers over Server-Sent Events, dropping slow clients;
+// anonymous viewers get only the public form of stored relay tests.
 import type { ServerResponse } from "node:http";
 import type { EventSink, RelaytrapEvent } from "../events/dispatcher.js";
-import { redactDeep } from "./redact.js";
 
 /** Default caps of live streams, per level (config web.maxPublicLiveClients / web.maxAdminLiveClients). */
 export const MAX_PUBLIC_SSE_CLIENTS = 50;
@@ -32,7 +32,14 @@ export interface LiveHub {
 }
 
 /** Anonymous viewers and signed-in users draw from separate pools, so anonymous streams cannot starve an admin's feed. */
-export function createLiveHub(opts: { maxPublicClients?: number; maxAdminClients?: number } = {}): LiveHub {
+export function createLiveHub(
+  opts: {
+    maxPublicClients?: number;
+    maxAdminClients?: number;
+    /** The public form of an event (null: not for anonymous viewers); without it they get no events. */
+    publicEvent?: (e: Record<string, unknown>) => Record<string, unknown> | null;
+  } = {},
+): LiveHub {
   const max: Record<LiveLevel, number> = {
     public: opts.maxPublicClients ?? MAX_PUBLIC_SSE_CLIENTS,
     admin: opts.maxAdminClients ?? MAX_ADMIN_SSE_CLIENTS,
@@ -69,9 +76,10 @@ export function createLiveHub(opts: { maxPublicClients?: number; maxAdminClients
         const plain = `event: relaytrap\ndata: ${JSON.stringify(picked)}\n\n`;
         for (const c of pools.admin) send(c, plain);
         if (pools.public.size === 0) return;
-        const pub = redactDeep(picked);
-        const redacted = `event: relaytrap\ndata: ${JSON.stringify(pub)}\n\n`;
-        for (const c of pools.public) send(c, redacted);
+        const pub = opts.publicEvent?.(e) ?? null;
+        if (pub === null) return;
+        const chunk = `event: relaytrap\ndata: ${JSON.stringify(pub)}\n\n`;
+        for (const c of pools.public) send(c, chunk);
       },
     },
     attach(res, o) {
