@@ -2,7 +2,7 @@
 // relaytrap command line: argument parsing only; the work is done by createSensor, exportMessages, ...
 import "./v8-flags.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ConfigError, loadConfig, type RawConfig } from "./config/load.js";
+import { checkWebListen, ConfigError, loadConfig, type RawConfig } from "./config/load.js";
 import { PERSONAS } from "./config/schema.js";
 
 const HELP = `relaytrap - open-relay and open-proxy honeypot
@@ -109,6 +109,7 @@ function runFlagsToConfig(v: Record<string, unknown>): RawConfig {
 async function cmdRun(argv: string[]): Promise<void> {
   const { values } = parse(argv, RUN_FLAGS);
   const config = loadConfig({ configFile: values.config, flags: runFlagsToConfig(values) });
+  await checkWebListen(config);
   const { createSensor } = await import("./sensor.js");
   let sensor: Awaited<ReturnType<typeof createSensor>>;
   try {

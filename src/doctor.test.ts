@@ -37,6 +37,17 @@ it("reports a busy port, an unusable data dir, sensor IPs behind NAT, delivery o
   }
 });
 
+it("judges web exposure by what the listen host resolves to, not by its spelling (issue 14)", async () => {
+  const lookup = async (host: string) => (host === "127.rt-trap" ? ["192.0.2.10"] : host === "lo.test" ? ["127.0.0.1", "::1"] : []);
+  const exposure = async (webListen: string) =>
+    (await runDoctor(configSchema.parse({ dataDir: tempDir(), smtpListen: [], webListen }), lookup)).find((c) => c.name === "web exposure")!;
+  const off = await exposure("127.rt-trap:0");
+  assert.equal(off.level, "FAIL");
+  assert.match(off.detail, /192\.0\.2\.10/);
+  assert.equal((await exposure("lo.test:0")).level, "ok");
+  assert.equal((await exposure("nothing.test:0")).level, "FAIL");
+});
+
 it("exits 0 when nothing fails and 1 when something does", async () => {
   const ok = await runCli(["doctor", "--data-dir", tempDir()], { RELAYTRAP_SMTP_LISTEN: "127.0.0.1:0", RELAYTRAP_WEB_LISTEN: "127.0.0.1:0" });
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);

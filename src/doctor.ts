@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { networkInterfaces, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Config } from "./config/schema.js";
-import { isLoopback, normalizeIp, parseHostPort } from "./net/address.js";
+import { lookupAll, normalizeIp, parseHostPort, resolvesToLoopback, type LookupAll } from "./net/address.js";
 
 export type Level = "ok" | "warn" | "FAIL";
 
@@ -88,7 +88,7 @@ export function memoryCheck(config: Config, limitBytes = memoryLimit()): Check {
   return { level: "warn", name: "memory", detail: `${have} MB is below ${what}: lower analysis.workers or analysis.maxHeapMb (see deploy/README.md)` };
 }
 
-export async function runDoctor(config: Config): Promise<Check[]> {
+export async function runDoctor(config: Config, lookup: LookupAll = lookupAll): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (level: Level, name: string, detail: string) => checks.push({ level, name, detail });
 
@@ -143,8 +143,16 @@ export async function runDoctor(config: Config): Promise<Check[]> {
   }
 
   const webHost = parseHostPort(config.webListen)?.host ?? "";
-  if (isLoopback(webHost)) add("ok", "web exposure", `${config.webListen} is loopback only`);
-  else if (config.web.users.length === 0) add("FAIL", "web exposure", `${config.webListen} is not loopback and web.users is empty: the sensor will refuse to start`);
+  let webLoopback: { loopback: boolean; addresses: string[] } | null = null;
+  try {
+    webLoopback = await resolvesToLoopback(webHost, lookup);
+  } catch (err) {
+    add("FAIL", "web exposure", `${config.webListen}: cannot resolve ${webHost}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (webLoopback === null) {
+    // reported above
+  } else if (webLoopback.loopback) add("ok", "web exposure", `${config.webListen} is loopback only`);
+  else if (config.web.users.length === 0) add("FAIL", "web exposure", `${config.webListen} resolves to ${webLoopback.addresses.join(", ")}, not only loopback, and web.users is empty: the sensor will refuse to start`);
   else add("warn", "web exposure", `${config.webListen} is reachable from the network (${config.web.users.length} user(s)); firewall it or use TLS in front`);
   if (config.web.public) add("warn", "web public view", "web.public is on: relay tests and graphs are readable without login (redacted)");
 

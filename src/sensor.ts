@@ -21,6 +21,7 @@ import type { NewMessage, StoreReader, StoreWriter } from "./store/types.js";
 import { createDeliveryEngine, type DeliveryEngine } from "./delivery/engine.js";
 import { createSqliteDeliveryStore, readDeliveryStatus, setDeliverySwitch } from "./store/sqlite/delivery.js";
 import { createWebServer } from "./web/server.js";
+import type { LookupAll } from "./net/address.js";
 import { createCollectorClient, withFleetDropboxes, type CollectorClient } from "./collector/client.js";
 
 /** How long a stopping sensor waits for messages being stored so their 250 can still go out. */
@@ -49,6 +50,8 @@ export interface Sensor {
 
 export interface SensorOptions {
   log?: (line: string) => void;
+  /** Resolves the web listen host (injected in tests). */
+  lookup?: LookupAll;
 }
 
 export async function createSensor(config: Config, opts: SensorOptions = {}): Promise<Sensor> {
@@ -231,6 +234,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     activeSessions: () => smtp.activeSessions,
     analysisGivenUp: () => analysis.givenUp,
     log,
+    ...(opts.lookup ? { lookup: opts.lookup } : {}),
     // The persisted delivery kill switch ("engaged" = delivery off); the engine reads it before every send.
     killSwitch: {
       get: () => readDeliveryStatus(dataDir).switch === "off",

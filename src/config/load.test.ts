@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { tempDir } from "../../test/helpers/sensor.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ConfigError, envOverrides, loadConfig, renderConfig } from "./load.js";
+import { checkWebListen, ConfigError, envOverrides, loadConfig, renderConfig } from "./load.js";
 
 function yaml(text: string): string {
   const p = join(tempDir(), "relaytrap.yaml");
@@ -77,4 +77,25 @@ describe("config", () => {
 it("docs/config.example.yaml lists every key with its default (regenerate: relaytrap check-config)", () => {
   const doc = readFileSync(fileURLToPath(new URL("../../../docs/config.example.yaml", import.meta.url)), "utf8");
   assert.equal(doc, renderConfig(loadConfig({ env: {} })));
+});
+
+describe("web listen exposure (issue 14)", () => {
+  const lookupOf =
+    (table: Record<string, string[]>) =>
+    async (host: string): Promise<string[]> => {
+      const a = table[host];
+      if (!a) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
+      return a;
+    };
+  const hash = "scrypt$16384$8$1$c2FsdA==$aGFzaGhhc2hoYXNoaGFzaA==";
+
+  it("a name that resolves off loopback needs web.users, however it is spelled", async () => {
+    const lookup = lookupOf({ "127.rt-trap": ["192.0.2.10"], mixed: ["127.0.0.1", "192.0.2.10"], "lo.example": ["127.0.0.1", "::1"] });
+    await assert.rejects(checkWebListen(loadConfig({ env: {}, flags: { webListen: "127.rt-trap:8081" } }), lookup), (err: unknown) => err instanceof ConfigError && err.key === "web.users");
+    await assert.rejects(checkWebListen(loadConfig({ env: {}, flags: { webListen: "mixed:8081" } }), lookup), (err: unknown) => err instanceof ConfigError && err.key === "web.users");
+    await assert.rejects(checkWebListen(loadConfig({ env: {}, flags: { webListen: "nowhere:8081" } }), lookup), (err: unknown) => err instanceof ConfigError && err.key === "webListen");
+    await checkWebListen(loadConfig({ env: {}, flags: { webListen: "lo.example:8081" } }), lookup);
+    await checkWebListen(loadConfig({ env: {}, flags: { webListen: "localhost:8081" } }));
+    await checkWebListen(loadConfig({ env: {}, flags: { webListen: "127.rt-trap:8081", web: { users: [{ name: "a", passwordHash: hash }] } } }), lookup);
+  });
 });

@@ -4,7 +4,8 @@ import { hostname as osHostname } from "node:os";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
 import { configSchema, type Config } from "./schema.js";
-import { isLoopback, parseHostPort } from "../net/address.js";
+import { isLoopback, lookupAll, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
+import { isIP } from "node:net";
 
 export class ConfigError extends Error {
   constructor(
@@ -137,15 +138,37 @@ export function validateConfig(raw: RawConfig): Config {
     }
     throw new ConfigError(issue.path.join(".") || "config", issue.message);
   }
-  // The web UI shows trapped mail and the config: off loopback it needs users (there is no anonymous admin).
+  // The web UI shows trapped mail and the config: off loopback it needs users (there is no anonymous admin). An IP is
+  // judged here; a host name by what it resolves to, at start (checkWebListen) and again by the web server itself.
   const web = parseHostPort(r.data.webListen);
-  if (web && !isLoopback(web.host) && r.data.web.users.length === 0) {
+  if (web && isIP(web.host) !== 0 && !isLoopback(web.host) && r.data.web.users.length === 0) {
     throw new ConfigError("web.users", `webListen ${r.data.webListen} is not a loopback address: configure web.users (see relaytrap hash-password)`);
   }
   if ((r.data.collectorUrl === undefined) !== (r.data.collectorToken === undefined)) {
     throw new ConfigError("collectorToken", "collectorUrl and collectorToken go together (RELAYTRAP_COLLECTOR_TOKEN_FILE for a secret file)");
   }
   return r.data;
+}
+
+/**
+ * The start check of webListen: without web.users, every address its host resolves to must be loopback (a name such as
+ * "127.rt-trap" may resolve anywhere). `lookup` is injected in tests.
+ */
+export async function checkWebListen(config: Config, lookup: LookupAll = lookupAll): Promise<void> {
+  const web = parseHostPort(config.webListen);
+  if (!web || config.web.users.length > 0) return;
+  let r: { loopback: boolean; addresses: string[] };
+  try {
+    r = await resolvesToLoopback(web.host, lookup);
+  } catch (err) {
+    throw new ConfigError("webListen", `cannot resolve ${web.host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!r.loopback) {
+    throw new ConfigError(
+      "web.users",
+      `webListen ${config.webListen} resolves to ${r.addresses.join(", ") || "nothing"}, not only loopback: configure web.users (see relaytrap hash-password)`,
+    );
+  }
 }
 
 export interface LoadOptions {

@@ -162,6 +162,11 @@ export const configSchema = z
         loginAttemptsPerMinute: positiveInt.default(5),
         /** Lifetime of a login session. */
         sessionTtlMs: positiveInt.default(12 * 3_600_000),
+        /** Live-feed (SSE) streams of anonymous public viewers at once; past it they get 503. */
+        maxPublicLiveClients: positiveInt.default(50),
+        /** Live-feed streams of signed-in users (everyone on loopback without users) at once; past it the oldest of
+         * them is closed, so an admin's feed always connects, whatever anonymous viewers hold. */
+        maxAdminLiveClients: positiveInt.default(20),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,8 @@
-// Address helpers: HOST:PORT parsing, IP normalisation, loopback checks.
+// Address helpers: HOST:PORT parsing, IP normalisation, loopback checks (by parsed address, and for host names by
+// what they resolve to).
+import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP, type Server } from "node:net";
+import ipaddr from "ipaddr.js";
 
 export interface HostPort {
   host: string;
@@ -45,7 +48,28 @@ export function normalizeIp(ip: string | undefined): string {
   return lower;
 }
 
+/** True for an IP address in 127.0.0.0/8 or ::1 (also IPv4-mapped), classified by ipaddr.js. A host name is never
+ * loopback by its spelling ("127.rt-trap" may resolve anywhere): resolve it first (`resolvesToLoopback`). */
 export function isLoopback(ip: string): boolean {
-  const n = normalizeIp(ip);
-  return n === "::1" || /^127\./.test(n) || n === "localhost";
+  if (isIP(ip) === 0) return false;
+  try {
+    return ipaddr.process(ip).range() === "loopback";
+  } catch {
+    return false;
+  }
+}
+
+/** Every address a host resolves to; an IP literal is its own answer. Injected in tests. */
+export type LookupAll = (host: string) => Promise<string[]>;
+
+export const lookupAll: LookupAll = async (host) => {
+  if (isIP(host) !== 0) return [host];
+  return (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+};
+
+/** Resolves `host` (with `lookup`) and tells whether every address it has is loopback; rejects when it does not
+ * resolve. An IP literal is judged as it is. */
+export async function resolvesToLoopback(host: string, lookup: LookupAll = lookupAll): Promise<{ loopback: boolean; addresses: string[] }> {
+  const addresses = isIP(host) !== 0 ? [host] : await lookup(host);
+  return { loopback: addresses.length > 0 && addresses.every(isLoopback), addresses };
 }

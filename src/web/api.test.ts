@@ -1,6 +1,6 @@
 // HTTP API tests against a real sensor fed by a real SMTP client: every endpoint, validation, auth, CSRF, redaction.
 import assert from "node:assert/strict";
-import { request } from "node:http";
+import { request, type IncomingMessage } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { ConfigError, validateConfig } from "../config/load.js";
 import { startSensor, type TestSensor } from "../../test/helpers/sensor.js";
@@ -380,6 +380,36 @@ describe("web auth", () => {
     }
   });
 
+  test("100 anonymous live streams do not starve a signed-in admin's live feed (issue 14)", async () => {
+    const open = (headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; req: ReturnType<typeof request> }>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path: "/api/v1/events", headers }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, req });
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const anonymous = await Promise.all(Array.from({ length: 100 }, () => open()));
+    try {
+      assert.equal(anonymous.filter((a) => a.status === 200).length, 50, "web.maxPublicLiveClients, default 50");
+      assert.equal(anonymous.filter((a) => a.status === 503).length, 50);
+      const ok = await login("admin", "correct horse");
+      assert.equal(ok.status, 200);
+      const session = (ok.headers["set-cookie"] as string[])[0]!.split(";")[0]!;
+      const admins = [];
+      // Past web.maxAdminLiveClients (default 20) the oldest admin stream is closed, never the new one refused.
+      for (let i = 0; i < 25; i++) admins.push(await open({ Cookie: session }));
+      try {
+        for (const a of admins) assert.equal(a.status, 200);
+      } finally {
+        for (const a of admins) a.req.destroy();
+      }
+    } finally {
+      for (const a of anonymous) a.req.destroy();
+    }
+  });
+
   test("login: bad password 401, cookie HttpOnly SameSite=Strict, CSRF on logout, rate limit", async () => {
     assert.equal((await login("admin", "wrong")).status, 401);
     assert.equal((await login("nobody", "wrong")).status, 401);
@@ -416,6 +446,82 @@ describe("web auth", () => {
   });
 });
 
+describe("web public view under hostile address forms (issue 14)", () => {
+  let t: TestSensor;
+  let port: number;
+  const SECRETS = /idnlocal|quotedlocal|brienlocal|displaylocal|secretname|grouplocal|undisclosed-group|literallocal|encodedlocal|commentlocal|insidelocal|punylocal|testerlocal/i;
+  const hostileRelayTest = eml(
+    [
+      "From: =?utf-8?B?RW5jb2RlZCBTZWNyZXRuYW1l?= <encodedlocal@enc.example>",
+      "To: Display Secretname <displaylocal@x.example>",
+      'Cc: undisclosed-group: grouplocal@g.example, "grp quotedlocal2"@g.example;',
+      "Reply-To: commentlocal(a comment)@c.example",
+      "Subject: Open relay test 127.0.0.1 for idnlocal@ämple.example",
+      "Date: Mon, 2 Jan 2012 10:00:00 +0000",
+    ],
+    'relay test 127.0.0.1 to "at@insidelocal"@q.example and punylocal@xn--mple-goa.example, o\'brienlocal@apos.example\n',
+  );
+
+  before(async () => {
+    t = await startSensor({ web: { users: [{ name: "admin", passwordHash: await hashPassword("correct horse") }], public: true } });
+    port = webPort(t);
+  });
+  after(async () => t.close());
+
+  test("no public endpoint, search or live stream gives a hidden local part or display name away", async () => {
+    let stream = "";
+    const { sse, res } = await new Promise<{ sse: ReturnType<typeof request>; res: IncomingMessage }>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path: "/api/v1/events" }, (res) => {
+        assert.equal(res.statusCode, 200);
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (stream += d));
+        resolve({ sse: req, res });
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    try {
+      // The test client writes latin1: hand it UTF-8 bytes.
+      const u8 = (x: string) => Buffer.from(x, "utf8").toString("latin1");
+      const id = await sendMail(t, "testerlocal@t.example", ['"quotedlocal dropbox"@gmail.example', u8("idnlocal@ämple.example"), "literallocal@[192.0.2.55]", "o'brienlocal@apos.example"], u8(hostileRelayTest));
+      await sendMail(t, "pills@spam.example", ["victim@example.com"], SPAM);
+      const m = (await http(port, `/api/v1/messages/${id}`)).json();
+      assert.equal(m.kind, "relay-test", "the hostile message is a relay test, so the public view shows it");
+      for (const p of ["/api/v1/messages", `/api/v1/messages/${id}`, "/api/v1/dropboxes", "/api/v1/summary", "/api/v1/messages?kind=relay-test&limit=500"]) {
+        const r = await http(port, p);
+        assert.equal(r.status, 200, p);
+        assert.doesNotMatch(r.body, SECRETS, p);
+      }
+      const list = (await http(port, "/api/v1/messages")).json();
+      assert.deepEqual(list.items[0].rcptTo, ["***@gmail.example", "***@ämple.example", "***@[192.0.2.55]", "***@apos.example"]);
+      // Search matches public fields only: no prefix of a hidden local part finds the message, a public word does.
+      for (const q of ["idnl", "idnlocal", "quotedl", "brienl", "displayl", "secretn", "literall", "testerl", "insidel", "relay idnl"]) {
+        const r = (await http(port, "/api/v1/messages?q=" + encodeURIComponent(q))).json();
+        assert.deepEqual(r.items, [], q);
+        assert.equal(r.next, null, q);
+      }
+      assert.deepEqual((await http(port, "/api/v1/messages?q=relay")).json().items.map((x: { id: number }) => x.id), [id]);
+      assert.deepEqual((await http(port, "/api/v1/messages?dropbox=" + encodeURIComponent('"quotedlocal dropbox"@gmail.example'))).json().items, []);
+      assert.deepEqual((await http(port, "/api/v1/messages?dropbox=" + encodeURIComponent("***@gmail.example"))).json().items.map((x: { id: number }) => x.id), [id]);
+      // The live stream: the relay test in its public form, no sessions, no spam, nothing hidden.
+      await new Promise<void>((resolve) => {
+        if (stream.includes(`"message":${id}`)) return resolve();
+        const onData = () => {
+          if (!stream.includes(`"message":${id}`)) return;
+          res.off("data", onData);
+          resolve();
+        };
+        res.on("data", onData);
+      });
+      assert.doesNotMatch(stream, SECRETS);
+      assert.doesNotMatch(stream, /smtp\.session|Zyxwv|pharmacy/);
+      assert.match(stream, /"eventid":"smtp\.message\.stored"/);
+    } finally {
+      sse.destroy();
+    }
+  });
+});
+
 describe("web config", () => {
   test("a non-loopback webListen without users refuses to start, naming web.users", () => {
     assert.throws(
@@ -427,6 +533,22 @@ describe("web config", () => {
     // The env form NAME:HASH.
     assert.deepEqual(validateConfig({ web: { users: [`bob:${hash}`] } }).web.users, [{ name: "bob", passwordHash: hash }]);
     assert.equal(validateConfig({ webListen: "[::1]:8025" }).webListen, "[::1]:8025");
+  });
+
+  test("a listen host is judged by what it resolves to, not by its spelling (issue 14)", async () => {
+    const lookup = async (host: string): Promise<string[]> => {
+      if (host === "127.rt-trap") return ["192.0.2.10"];
+      if (host === "trap.localtest") return ["127.0.0.1"];
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" });
+    };
+    await assert.rejects(startSensor({ webListen: "127.rt-trap:0" }, { lookup }), /web\.users/);
+    // A name that resolves to loopback only is served without users, on the address it resolved to.
+    const t = await startSensor({ webListen: "trap.localtest:0" }, { lookup });
+    try {
+      assert.equal((await http(webPort(t), "/api/v1/me")).json().level, "admin");
+    } finally {
+      await t.close();
+    }
   });
 
   test("scrypt hashes verify", async () => {

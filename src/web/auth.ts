@@ -63,39 +63,38 @@ const DUMMY_HASH = "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAA
 export function createAuth(opts: { users: WebUser[]; sessionTtlMs: number; attemptsPerMinute: number; now?: () => number }): Auth {
   const now = opts.now ?? Date.now;
   const sessions = new Map<string, LoginSession>();
-  const failures = new Map<string, { count: number; windowStart: number }>();
+  /** Per client: attempts counted this window, failed or still being checked (a success gives its own back). */
+  const attempts = new Map<string, { count: number; windowStart: number }>();
 
-  function limited(client: string): boolean {
-    const f = failures.get(client);
-    if (!f) return false;
-    if (now() - f.windowStart >= 60_000) {
-      failures.delete(client);
-      return false;
+  /** Counts an attempt before the password is checked, so a burst sent at once cannot pass the limit while the checks
+   * run; false when the client has used up its attempts this minute. */
+  function reserve(client: string): { count: number; windowStart: number } | null {
+    let f = attempts.get(client);
+    if (f && now() - f.windowStart >= 60_000) {
+      attempts.delete(client);
+      f = undefined;
     }
-    return f.count >= opts.attemptsPerMinute;
-  }
-
-  function fail(client: string): void {
-    const f = failures.get(client);
-    if (f && now() - f.windowStart < 60_000) f.count++;
-    else {
-      if (failures.size >= MAX_TRACKED_CLIENTS) failures.delete(failures.keys().next().value!);
-      failures.set(client, { count: 1, windowStart: now() });
+    if (!f) {
+      if (attempts.size >= MAX_TRACKED_CLIENTS) attempts.delete(attempts.keys().next().value!);
+      f = { count: 0, windowStart: now() };
+      attempts.set(client, f);
     }
+    if (f.count >= opts.attemptsPerMinute) return null;
+    f.count++;
+    return f;
   }
 
   return {
     enabled: opts.users.length > 0,
     async login(client, name, password) {
-      if (limited(client)) return { result: "limited" };
+      const slot = reserve(client);
+      if (!slot) return { result: "limited" };
       const user = opts.users.find((u) => u.name === name);
       // Hash even for an unknown user, so timing does not tell which names exist.
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-      if (!ok || !user) {
-        fail(client);
-        return { result: "bad" };
-      }
-      failures.delete(client);
+      // A failure keeps its slot; a success gives back only its own (other attempts' failures stand).
+      if (!ok || !user) return { result: "bad" };
+      if (slot.count > 0) slot.count--;
       if (sessions.size >= MAX_LOGIN_SESSIONS) sessions.delete(sessions.keys().next().value!);
       const token = randomBytes(32).toString("base64url");
       const session = { user: user.name, csrf: randomBytes(24).toString("base64url"), expires: now() + opts.sessionTtlMs };

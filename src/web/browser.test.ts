@@ -226,4 +226,43 @@ describe("web login in Chromium", { skip }, () => {
     assert.equal(after, 401);
     await page.close();
   });
+
+  test("after login, a next= that resolves to another origin is not followed (issue 14)", async () => {
+    const hits: string[] = [];
+    const other = createServer((req, res) => {
+      hits.push(`${req.method} ${req.url}`);
+      res.end("left the site");
+    });
+    await new Promise<void>((r) => other.listen(0, "127.0.0.1", r));
+    const otherPort = (other.address() as { port: number }).port;
+    try {
+      for (const next of [`/%5C127.0.0.1:${otherPort}/x`, `/%09/127.0.0.1:${otherPort}/x`, `//127.0.0.1:${otherPort}/x`, `http://127.0.0.1:${otherPort}/x`, `/\\127.0.0.1:${otherPort}/x`]) {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        await page.goto(`http://127.0.0.1:${port}/login?next=${next}`);
+        await page.waitForSelector("form#login");
+        await page.fill("input[name=name]", "admin");
+        await page.fill("input[name=password]", "hunter2 hunter2");
+        await page.click("button[type=submit]");
+        await page.waitForURL((u) => u.pathname !== "/login" || u.port !== String(port), { timeout: 10_000 });
+        await page.waitForLoadState("load");
+        assert.equal(new URL(page.url()).origin, `http://127.0.0.1:${port}`, next);
+        assert.equal(new URL(page.url()).pathname, "/", next);
+        await context.close();
+      }
+      // A same-origin next is still followed.
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`http://127.0.0.1:${port}/login?next=${encodeURIComponent("/messages?kind=relay-test")}`);
+      await page.waitForSelector("form#login");
+      await page.fill("input[name=name]", "admin");
+      await page.fill("input[name=password]", "hunter2 hunter2");
+      await page.click("button[type=submit]");
+      await page.waitForURL(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+      await context.close();
+      assert.deepEqual(hits, [], "no request reached the other origin");
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+    }
+  });
 });

@@ -8,8 +8,10 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import type { Dispatcher } from "../events/dispatcher.js";
-import { formatHostPort, isLoopback, listenOn, normalizeIp, parseHostPort } from "../net/address.js";
+import { formatHostPort, isLoopback, listenOn, lookupAll, normalizeIp, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
+import { ConfigError } from "../config/load.js";
 import {
+  MAX_WEB_LIMIT,
   attemptStats,
   listDropboxes,
   messageTextBody,
@@ -44,6 +46,8 @@ export { DATA_CSP };
 export const SESSION_COOKIE = "relaytrap_session";
 /** Bytes of a request body read at most (login form). */
 export const MAX_BODY_BYTES = 8 * 1024;
+/** Relay tests one anonymous search reads at most (it matches the redacted fields, so it cannot use the index). */
+export const PUBLIC_SEARCH_SCAN_ROWS = 5_000;
 /** Rows of a source's timeline returned. */
 export const SOURCE_TIMELINE_LIMIT = 200;
 export const DASHBOARD_TOP = 10;
@@ -70,6 +74,8 @@ export interface WebServerOptions {
   analysisGivenUp?: () => number;
   killSwitch?: KillSwitch | null;
   log?: (line: string) => void;
+  /** Resolves the listen host (injected in tests). */
+  lookup?: LookupAll;
 }
 
 export interface WebServer {
@@ -243,7 +249,11 @@ export function createWebServer(o: WebServerOptions): WebServer {
   const auth = createAuth({ users: config.web.users, sessionTtlMs: config.web.sessionTtlMs, attemptsPerMinute: config.web.loginAttemptsPerMinute });
   /** Without users (loopback only) state-changing requests still need this token, read from /api/v1/me. */
   const localCsrf = randomBytes(24).toString("base64url");
-  const hub = createLiveHub();
+  const hub = createLiveHub({
+    maxPublicClients: config.web.maxPublicLiveClients,
+    maxAdminClients: config.web.maxAdminLiveClients,
+    publicEvent: (e) => publicEvent(e),
+  });
   o.events.addSink(hub.sink);
   const metrics = createMetrics({ events: o.events, activeSessions: o.activeSessions, sseClients: () => hub.clients, analysisGivenUp: o.analysisGivenUp });
   const assets = loadAssets();
@@ -278,6 +288,48 @@ export function createWebServer(o: WebServerOptions): WebServer {
     const token = csrfTokenOf(c.viewer);
     const sent = c.req.headers["x-csrf-token"];
     if (token === null || !sameToken(typeof sent === "string" ? sent : undefined, token)) throw new HttpError(403, "missing or wrong CSRF token");
+  }
+
+  /**
+   * Search for anonymous viewers: matches only what they are shown (the redacted subject and addresses), never the
+   * hidden local parts, so it cannot be an oracle for them. It reads relay tests newest first, at most
+   * PUBLIC_SEARCH_SCAN_ROWS of them a request; `next` resumes where the read stopped.
+   */
+  function publicSearch(q: z.infer<typeof messagesQuery>): { items: MessageSummary[]; next: string | null } {
+    const words = (q.q ?? "").toLowerCase().split(/\s+/).filter((w) => w !== "");
+    const dropbox = q.dropbox?.toLowerCase();
+    const items: MessageSummary[] = [];
+    let before = q.before;
+    let scanned = 0;
+    while (items.length < q.limit && scanned < PUBLIC_SEARCH_SCAN_ROWS) {
+      const want = Math.min(MAX_WEB_LIMIT, PUBLIC_SEARCH_SCAN_ROWS - scanned);
+      const batch = searchMessages(reader, { kind: "relay-test", srcIp: q.src_ip, channel: q.channel, since: q.since, until: q.until, before, limit: want });
+      for (const m of batch) {
+        scanned++;
+        before = m.id;
+        const p = toPublicMessage(m);
+        const text = [p.subject ?? "", p.mailFrom ?? "", ...p.rcptTo].join("\n").toLowerCase();
+        if (!words.every((w) => text.includes(w))) continue;
+        if (dropbox !== undefined && !p.rcptTo.some((r) => r.toLowerCase() === dropbox)) continue;
+        items.push(p);
+        if (items.length === q.limit) return { items, next: String(p.id) };
+      }
+      if (batch.length < want) return { items, next: null };
+    }
+    return { items, next: before === undefined ? null : String(before) };
+  }
+
+  /** What an anonymous viewer's live feed gets for an event: a stored relay test as the public list shows it, and
+   * nothing else (no sessions, no spam, no source addresses the public pages do not show). */
+  function publicEvent(e: Record<string, unknown>): Record<string, unknown> | null {
+    if (e.eventid !== "smtp.message.stored" || e.kind !== "relay-test" || typeof e.message !== "number") return null;
+    const m = reader.getMessage(e.message);
+    if (!m || m.kind !== "relay-test") return null;
+    const p = toPublicMessage({
+      id: m.id, receivedAt: m.receivedAt, srcIp: m.srcIp, mailFrom: m.mailFrom, rcptTo: m.rcptTo, subject: m.subject, kind: m.kind,
+      size: m.size, sessionId: m.sessionId, bodyStored: m.bodyStored, channel: m.channel,
+    });
+    return { eventid: e.eventid, timestamp: e.timestamp, message: p.id, kind: p.kind, src_ip: p.srcIp, subject: p.subject, mail_from: p.mailFrom, rcpt_count: p.rcptTo.length };
   }
 
   function getMessage(c: Ctx, id: string): MessageRow {
@@ -395,6 +447,10 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const q = query(c, messagesQuery);
         const publicOnly = c.viewer.level !== "admin";
         if (publicOnly && q.kind !== undefined && q.kind !== "relay-test") throw new HttpError(403, "the public view shows relay tests only");
+        if (publicOnly && (q.q !== undefined || q.dropbox !== undefined)) {
+          sendJson(c.res, 200, publicSearch(q));
+          return;
+        }
         const items = searchMessages(reader, {
           kind: publicOnly ? "relay-test" : q.kind,
           srcIp: q.src_ip,
@@ -559,7 +615,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       handler(c) {
         query(c, emptyQuery);
         setCommon(c.res, DATA_CSP);
-        if (!hub.attach(c.res, { redacted: c.redact })) throw new HttpError(503, "too many live clients");
+        if (!hub.attach(c.res, { level: c.viewer.level === "admin" ? "admin" : "public" })) throw new HttpError(503, "too many live clients");
       },
     },
     {
@@ -656,8 +712,24 @@ export function createWebServer(o: WebServerOptions): WebServer {
 
   return {
     async listen(hostPort) {
-      const a = await listenOn(server, hostPort, "web");
-      if (!isLoopback(a.boundHost) && !auth.enabled) log("relaytrap: web: warning: listening off loopback without users");
+      // Without users every request is an admin's: the host must resolve to loopback only, and the socket is bound to
+      // the address that was checked (not to the name, which could resolve elsewhere a moment later).
+      const hp = parseHostPort(hostPort);
+      if (!hp) throw new Error(`bad web listen address ${hostPort}`);
+      let resolved: { loopback: boolean; addresses: string[] };
+      try {
+        resolved = await resolvesToLoopback(hp.host, o.lookup ?? lookupAll);
+      } catch (err) {
+        throw new ConfigError("webListen", `cannot resolve ${hp.host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+      if (!resolved.loopback && !auth.enabled) {
+        throw new ConfigError("web.users", `webListen ${hostPort} resolves to ${resolved.addresses.join(", ")}, not only loopback: configure web.users`);
+      }
+      const a = await listenOn(server, formatHostPort(resolved.addresses[0]!, hp.port), "web");
+      if (!isLoopback(a.boundHost) && !auth.enabled) {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        throw new ConfigError("web.users", `webListen ${hostPort} is bound to ${a.boundHost}, not loopback: configure web.users`);
+      }
       return { address: formatHostPort(a.boundHost, a.port), port: a.port };
     },
     async close() {

@@ -42,7 +42,7 @@ export interface TestSensor {
 }
 
 /** An in-process sensor on 127.0.0.1:0 with a capture sink; limits made test-friendly (no error sleep). */
-export async function startSensor(overrides: RawConfig = {}, opts: { smtps?: boolean } = {}): Promise<TestSensor> {
+export async function startSensor(overrides: RawConfig = {}, opts: { smtps?: boolean; lookup?: (host: string) => Promise<string[]> } = {}): Promise<TestSensor> {
   const dataDir = tempDir();
   const config = validateConfig({
     dataDir,
@@ -53,7 +53,7 @@ export async function startSensor(overrides: RawConfig = {}, opts: { smtps?: boo
     ...overrides,
     limits: { errorSleepMs: 0, authFailureDelayMs: 0, ...(overrides.limits as object | undefined) },
   });
-  const sensor = await createSensor(config, { log: () => {} });
+  const sensor = await createSensor(config, { log: () => {}, ...(opts.lookup ? { lookup: opts.lookup } : {}) });
   const events: RelaytrapEvent[] = [];
   let waiters: Array<() => void> = [];
   sensor.events.addSink({

@@ -499,6 +499,19 @@ async function configPage() {
   render(h("h1", {}, "Configuration"), h("p", {}, button, " ", status), h("h2", {}, "Effective configuration (secrets masked)"), h("pre", {}, JSON.stringify(cfg, null, 2)));
 }
 
+/** Where to go after login: `next` resolved the way the browser will resolve it ("/\host", "/<tab>/host" and "//host"
+ * leave the site), followed only when it stays on this origin. */
+function sameOriginNext(next) {
+  if (!next) return "/";
+  let u;
+  try {
+    u = new URL(next, location.origin);
+  } catch {
+    return "/";
+  }
+  return u.origin === location.origin ? u.pathname + u.search + u.hash : "/";
+}
+
 function loginPage() {
   const err = h("p.error", { id: "login-error" });
   const form = h(
@@ -510,8 +523,7 @@ function loginPage() {
         const fd = new FormData(form);
         try {
           await api("/api/v1/login", { method: "POST", body: { name: fd.get("name"), password: fd.get("password") } });
-          const next = new URLSearchParams(location.search).get("next");
-          location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : "/");
+          location.assign(sameOriginNext(new URLSearchParams(location.search).get("next")));
         } catch (e) {
           err.textContent = e.message;
         }
