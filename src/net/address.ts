@@ -1,5 +1,6 @@
 // Address helpers: HOST:PORT parsing, IP normalisation, loopback checks.
 import { isIP, type Server } from "node:net";
+import { canonicalIp } from "./ip-scope.js";
 
 export interface HostPort {
   host: string;
@@ -37,12 +38,11 @@ export function formatHostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Strips the IPv4-mapped IPv6 prefix ("::ffff:1.2.3.4" -> "1.2.3.4") and lower-cases IPv6. */
+/** The canonical form of an IP address (ip-scope.ts: IPv4-mapped IPv6 in any spelling as IPv4, IPv6 per RFC 5952);
+ * anything else lower-cased. */
 export function normalizeIp(ip: string | undefined): string {
   if (!ip) return "";
-  const lower = ip.toLowerCase();
-  if (lower.startsWith("::ffff:") && isIP(lower.slice(7)) === 4) return lower.slice(7);
-  return lower;
+  return canonicalIp(ip) ?? ip.toLowerCase();
 }
 
 export function isLoopback(ip: string): boolean {
