@@ -42,6 +42,9 @@ export function formatHostPort(host: string, port: number): string {
  * anything else lower-cased. */
 export function normalizeIp(ip: string | undefined): string {
   if (!ip) return "";
+  // Fast paths for what sockets report on every connection ("1.2.3.4", "::ffff:1.2.3.4"): already canonical.
+  if (isIP(ip) === 4) return ip;
+  if (ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4) return ip.slice(7);
   return canonicalIp(ip) ?? ip.toLowerCase();
 }
 
