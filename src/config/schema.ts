@@ -127,6 +127,12 @@ export const configSchema = z
         maxPerDay: nonNegInt.default(20),
         maxPerDropboxPerDay: nonNegInt.default(2),
         maxPerSourcePerDay: nonNegInt.default(5),
+        /** Largest message delivered, in bytes (relay tests are small); a larger one is skipped, never cut. */
+        maxMessageBytes: nonNegInt.default(32 * 1024),
+        /** Deliver messages with an HTML part (off: a relay test is plain text; HTML is phishing's form). */
+        allowHtml: z.boolean().default(false),
+        /** Deliver messages with attachments. */
+        allowAttachments: z.boolean().default(false),
         /** Decide and log what would be sent, send nothing. */
         dryRun: z.boolean().default(false),
         /** A spam run naming a dropbox learned from relay tests: one copy to that dropbox, under the same caps. */

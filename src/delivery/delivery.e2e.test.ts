@@ -158,6 +158,42 @@ describe("delivery end to end", () => {
     }
   });
 
+  it("a big or HTML relay test is not delivered; respelled dropboxes share one cap (issue 14)", async () => {
+    reset();
+    const t = await startSensor(deliveryConfig(sink, { maxPerDropboxPerDay: 2, maxPerSourcePerDay: 10 }));
+    try {
+      const html = (n: number, bytes: number) =>
+        [
+          "From: Security <security@bank.example>",
+          "To: victim@example.com",
+          "Subject: Account locked (relay test 127.0.0.1)",
+          `Message-ID: <html${n}.${Date.now()}@example.net>`,
+          "MIME-Version: 1.0",
+          "Content-Type: text/html; charset=us-ascii",
+          "",
+          "<html><body><p>127.0.0.1@pauletteOpen Relay</p><form action=x>" + "<p>log in now</p>\r\n".repeat(Math.ceil(bytes / 20)) + "</form></body></html>",
+          "",
+        ].join("\r\n");
+      await sendMessage(t.port, ["a@drop.example"], html(1, 2 * 1024 * 1024));
+      await sendMessage(t.port, ["b@drop.example"], html(2, 100));
+      await t.sensor.delivery.idle();
+      const outcomes = t.events.filter((e) => e.eventid === "delivery.skipped" || e.eventid === "delivery.sent").map((e) => `${e.eventid}:${String(e.reason ?? e.recipient)}`);
+      assert.deepEqual(outcomes, ["delivery.skipped:too-big", "delivery.skipped:html"]);
+      assert.equal(sink.connections, 0, "nothing delivered");
+
+      for (const [i, rcpt] of ["same@drop.example", "SAME@drop.example", '"same"@drop.example'].entries()) {
+        await sendMessage(t.port, [rcpt], relayTest(20 + i).replace(`To: ${DROPBOX}`, `To: ${rcpt}`));
+      }
+      await t.sensor.delivery.idle();
+      await sink.waitMessages(2);
+      await t.sensor.delivery.idle();
+      assert.deepEqual(sink.messages.map((m) => m.rcptTo), [["same@drop.example"], ["same@drop.example"]], "two deliveries under a cap of 2");
+      assert.ok(t.events.some((e) => e.eventid === "delivery.skipped" && e.reason === "cap-dropbox"));
+    } finally {
+      await t.close();
+    }
+  });
+
   it("the kill switch stops queued deliveries at once and new ones are skipped", async () => {
     reset();
     const dataDir = tempDir();

@@ -39,6 +39,12 @@ export interface StoredMessageInfo {
   kind: StoredKind;
   verdict: Verdict | null;
   bodyStored: boolean;
+  /** Size of the stored message in bytes. */
+  size: number;
+  /** Whether the parse found an HTML part; null when unknown (the parse failed or predates the column). */
+  hasHtml: boolean | null;
+  /** Attachments the parse found; null when unknown (the parse failed). */
+  attachments: number | null;
   /** What the session knew about the client when the message came in (for the Received header). */
   rdns: string | null;
   esmtp: boolean;
@@ -137,13 +143,22 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
     if (copies && known.size === 0) return;
     const t = now();
     const switchOn = o.store.switchState() === "on";
-    const candidates = isTest ? (m.verdict?.dropboxes ?? []) : [...known];
     const counters =
       d.enabled && switchOn
-        ? o.store.counters(t - CAP_WINDOW_MS, m.srcIp, candidates.map((c) => c.toLowerCase()), capStatuses())
+        ? o.store.counters(t - CAP_WINDOW_MS, m.srcIp, capStatuses())
         : { total: 0, perSource: 0, perRecipient: new Map<string, number>() };
     const decision: Decision = decide({
-      message: { id: m.id, kind: m.kind, verdict: m.verdict, rcptTo: m.rcptTo, srcIp: m.srcIp, bodyStored: m.bodyStored },
+      message: {
+        id: m.id,
+        kind: m.kind,
+        verdict: m.verdict,
+        rcptTo: m.rcptTo,
+        srcIp: m.srcIp,
+        bodyStored: m.bodyStored,
+        size: m.size,
+        hasHtml: m.hasHtml,
+        attachments: m.attachments,
+      },
       config: d,
       switchOn,
       knownDropboxes: known,
@@ -253,6 +268,13 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
       emit("delivery.skipped", ctx, { ...base, reason: "body-gone" });
       return;
     }
+    if (raw.length > d.maxMessageBytes) {
+      // Decided under a larger limit (the config changed since): the limit in force now wins.
+      const at = now();
+      await o.store.finish(row.id, { status: "skipped", at, error: "too-big" }, { at, messageId: row.messageId, recipient: row.recipient, decision: "skipped", reason: "too-big" });
+      emit("delivery.skipped", ctx, { ...base, reason: "too-big" });
+      return;
+    }
     const data = Buffer.concat([Buffer.from(row.received, "utf8"), raw]);
     try {
       const res = await getTransport().send({ from: row.mailFrom, to: row.recipient, data });
@@ -304,6 +326,9 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
         kind: m.kind,
         verdict: m.verdict,
         bodyStored: m.bodyStored,
+        size: m.size,
+        hasHtml: m.parseError ? null : m.hasHtml,
+        attachments: m.parseError ? null : m.attachments.length,
         rdns: s?.rdns ?? null,
         esmtp: s ? s.transcript.some((l) => l.dir === "c" && /^ehlo\b/i.test(l.line)) : true,
         tls: s ? s.tls !== null : false,

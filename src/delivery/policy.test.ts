@@ -2,16 +2,26 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Verdict } from "../analysis/types.js";
-import { decide, isDeliverableAddress, type DeliveryPolicyConfig, type PolicyInput, type PolicyMessage } from "./policy.js";
+import { canonicalMailbox, decide, isDeliverableAddress, verdictGate, type DeliveryPolicyConfig, type PolicyInput, type PolicyMessage } from "./policy.js";
 
-const CONFIG: DeliveryPolicyConfig = { enabled: true, dryRun: false, dropboxCopies: false, maxPerDay: 20, maxPerDropboxPerDay: 2, maxPerSourcePerDay: 5 };
+const CONFIG: DeliveryPolicyConfig = {
+  enabled: true,
+  dryRun: false,
+  dropboxCopies: false,
+  maxPerDay: 20,
+  maxPerDropboxPerDay: 2,
+  maxPerSourcePerDay: 5,
+  maxMessageBytes: 32 * 1024,
+  allowHtml: false,
+  allowAttachments: false,
+};
 
 function verdict(over: Partial<Verdict> = {}): Verdict {
   return { kind: "relay-test", testedIps: ["198.51.100.23"], matchesSensor: true, dropboxes: ["x@yahoo.com"], score: 90, evidence: [], ...over };
 }
 
 function msg(over: Partial<PolicyMessage> = {}): PolicyMessage {
-  return { id: 1, kind: "relay-test", verdict: verdict(), rcptTo: ["x@yahoo.com"], srcIp: "203.0.113.9", bodyStored: true, ...over };
+  return { id: 1, kind: "relay-test", verdict: verdict(), rcptTo: ["x@yahoo.com"], srcIp: "203.0.113.9", bodyStored: true, size: 900, hasHtml: false, attachments: 0, ...over };
 }
 
 function input(over: Partial<PolicyInput> = {}): PolicyInput {
@@ -148,6 +158,65 @@ describe("delivery policy", () => {
       );
       assert.deepEqual(d.skipped, [{ recipient: "box@dropbox.example", reason: "cap-dropbox" }]);
     });
+  });
+
+  describe("caps count canonical mailboxes (issue 14, item 7)", () => {
+    it("one mailbox however it is spelt: case, quoted local part, trailing dot, IDN", () => {
+      for (const a of ["same@drop.example", "SAME@drop.example", '"same"@drop.example', '"SAME"@Drop.Example', "same@DROP.EXAMPLE.", "same@drop.example."])
+        assert.equal(canonicalMailbox(a), "same@drop.example", a);
+      assert.equal(canonicalMailbox("box@bücher.example"), "box@xn--bcher-kva.example");
+      assert.equal(canonicalMailbox("Box@XN--BCHER-KVA.example"), "box@xn--bcher-kva.example");
+      assert.equal(canonicalMailbox("u@[IPv6:0:0:0:0:0:ffff:c000:201]"), "u@[192.0.2.1]");
+      assert.equal(canonicalMailbox("u@[IPv6:2001:DB8:0:0:0:0:0:1]"), "u@[IPv6:2001:db8::1]");
+      assert.equal(canonicalMailbox('"a b"@drop.example'), '"a b"@drop.example');
+      assert.equal(canonicalMailbox('"a\\"b"@drop.example'), '"a\\"b"@drop.example');
+      for (const a of ["", "no-at", "@drop.example", "x@", 'x"@drop.example', "u@[0x7f.1]", "u@[IPv6:1.2.3.4]", "u@b\u00fccher..example"]) assert.equal(canonicalMailbox(a), null, a);
+    });
+
+    it("same@, SAME@ and \"same\"@ share one cap across messages", () => {
+      const counters = { total: 2, perSource: 0, perRecipient: new Map([["same@drop.example", 1], ['"same"@drop.example', 1]]) };
+      for (const box of ["same@drop.example", "SAME@drop.example", '"same"@drop.example', "same@DROP.example."]) {
+        const d = decide(input({ message: msg({ verdict: verdict({ dropboxes: [box] }) }), counters }));
+        assert.deepEqual(d.deliver, [], box);
+        assert.deepEqual(d.skipped.map((s) => s.reason), ["cap-dropbox"], box);
+      }
+    });
+
+    it("within one message the spellings are one recipient, delivered in canonical form", () => {
+      const d = decide(input({ message: msg({ verdict: verdict({ dropboxes: ["same@drop.example", "SAME@drop.example", '"same"@drop.example', "same@drop.example."] }) }) }));
+      assert.deepEqual(d.deliver, ["same@drop.example"]);
+      const idn = decide(input({ message: msg({ verdict: verdict({ dropboxes: ["box@bücher.example", "box@xn--bcher-kva.example"] }) }) }));
+      assert.deepEqual(idn.deliver, ["box@xn--bcher-kva.example"]);
+    });
+  });
+
+  describe("content gate (issue 14, item 7)", () => {
+    it("skips a message over delivery.maxMessageBytes", () => {
+      const d = decide(input({ message: msg({ size: 2 * 1024 * 1024 }) }));
+      assert.deepEqual(d.deliver, []);
+      assert.deepEqual(d.skipped, [{ recipient: null, reason: "too-big" }]);
+      assert.deepEqual(decide(input({ message: msg({ size: 32 * 1024 }) })).deliver, ["x@yahoo.com"], "the limit itself is allowed");
+    });
+
+    it("skips HTML and attachments unless allowed; unknown content counts as present", () => {
+      assert.deepEqual(decide(input({ message: msg({ hasHtml: true }) })).skipped, [{ recipient: null, reason: "html" }]);
+      assert.deepEqual(decide(input({ message: msg({ hasHtml: null }) })).skipped, [{ recipient: null, reason: "html" }]);
+      assert.deepEqual(decide(input({ message: msg({ attachments: 1 }) })).skipped, [{ recipient: null, reason: "attachments" }]);
+      assert.deepEqual(decide(input({ message: msg({ attachments: null }) })).skipped, [{ recipient: null, reason: "attachments" }]);
+      const open = { ...CONFIG, allowHtml: true, allowAttachments: true };
+      assert.deepEqual(decide(input({ config: open, message: msg({ hasHtml: true, attachments: 2 }) })).deliver, ["x@yahoo.com"]);
+    });
+
+    it("applies to dropbox copies too", () => {
+      const spam = msg({ kind: "spam", verdict: verdict({ kind: "spam", matchesSensor: false, dropboxes: [] }), rcptTo: ["box@dropbox.example"], hasHtml: true });
+      const d = decide(input({ message: spam, config: { ...CONFIG, dropboxCopies: true }, knownDropboxes: new Set(["box@dropbox.example"]) }));
+      assert.deepEqual(d.skipped, [{ recipient: null, reason: "html" }]);
+    });
+  });
+
+  it("the verdict gate is one predicate", () => {
+    assert.equal(verdictGate(verdict()), null);
+    assert.equal(verdictGate(verdict({ matchesSensor: false })), "not-matching-sensor");
   });
 
   it("recognises deliverable addresses", () => {

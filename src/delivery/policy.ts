@@ -1,6 +1,11 @@
 // Delivery policy, pure: which recipients of a stored message get a delivery, or why not. No sockets, no store;
 // the caller passes the counters (deliveries already reserved in the cap window, read from the store).
+// Three gates, in order: the verdict (verdictGate), the content (size, HTML, attachments), then per recipient the caps,
+// which count canonical mailboxes (canonicalMailbox), so no spelling of an address gets it a cap of its own.
+import { isIP } from "node:net";
+import { domainToASCII } from "node:url";
 import type { Verdict } from "../analysis/types.js";
+import { canonicalIp } from "../net/ip-scope.js";
 import type { StoredKind } from "../store/types.js";
 
 /** The cap window: caps are "per day", a rolling 24 hours. */
@@ -15,6 +20,12 @@ export interface DeliveryPolicyConfig {
   maxPerDay: number;
   maxPerDropboxPerDay: number;
   maxPerSourcePerDay: number;
+  /** Largest stored message delivered (relay tests are small); larger ones are skipped, never cut. */
+  maxMessageBytes: number;
+  /** Deliver messages with an HTML part. */
+  allowHtml: boolean;
+  /** Deliver messages with attachments. */
+  allowAttachments: boolean;
 }
 
 export interface PolicyMessage {
@@ -24,6 +35,12 @@ export interface PolicyMessage {
   rcptTo: string[];
   srcIp: string;
   bodyStored: boolean;
+  /** Size of the stored message in bytes. */
+  size: number;
+  /** Whether the parse found an HTML part; null when unknown (parse failed or predates the column): counts as yes. */
+  hasHtml: boolean | null;
+  /** Attachments the parse found; null when unknown: counts as some. */
+  attachments: number | null;
 }
 
 export interface PolicyCounters {
@@ -31,7 +48,7 @@ export interface PolicyCounters {
   total: number;
   /** Deliveries in the window for this message's source IP. */
   perSource: number;
-  /** Deliveries in the window per (lower-case) recipient. */
+  /** Deliveries in the window per recipient as stored (any spelling: decide() folds them by canonicalMailbox). */
   perRecipient: ReadonlyMap<string, number>;
 }
 
@@ -42,6 +59,9 @@ export type SkipReason =
   | "not-matching-sensor"
   | "no-dropbox"
   | "no-body"
+  | "too-big"
+  | "html"
+  | "attachments"
   | "invalid-recipient"
   | "cap-day"
   | "cap-dropbox"
@@ -79,6 +99,61 @@ export function isDeliverableAddress(a: string): boolean {
   return /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i.test(domain);
 }
 
+const DOT_ATOM = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/i;
+
+/** The local part unquoted when quoting changes nothing ("same" -> same), else re-quoted minimally; null if malformed. */
+function canonicalLocal(local: string): string | null {
+  if (!local.startsWith('"')) return DOT_ATOM.test(local) ? local : null;
+  const m = /^"((?:[^"\\\r\n]|\\[\x20-\x7e])*)"$/.exec(local);
+  if (!m) return null;
+  const text = m[1]!.replace(/\\(.)/g, "$1");
+  return DOT_ATOM.test(text) ? text : `"${text.replace(/(["\\])/g, "\\$1")}"`;
+}
+
+/** The domain in ASCII lower case without a trailing dot (IDN to punycode), an address literal in canonical form. */
+function canonicalDomain(domain: string): string | null {
+  if (domain.startsWith("[")) {
+    const m = /^\[(ipv6:)?([^\]]*)\]$/i.exec(domain);
+    if (!m || isIP(m[2]!) !== (m[1] ? 6 : 4)) return null;
+    const ip = canonicalIp(m[2]!);
+    if (ip === null) return null;
+    return ip.includes(":") ? `[IPv6:${ip}]` : `[${ip}]`;
+  }
+  const ascii = domainToASCII(domain.replace(/\.$/, "")).toLowerCase();
+  return /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/.test(ascii) ? ascii : null;
+}
+
+/** The mailbox an address names, in one spelling: local part unquoted where quoting is redundant and lower-cased
+ * (mailbox case is the receiver's business; for a cap, treating it as case-insensitive is the conservative choice),
+ * domain in ASCII lower case (IDN to punycode), no trailing dot, address literals canonical. null when malformed.
+ * Caps count these, and a delivery goes to this form. */
+export function canonicalMailbox(address: string): string | null {
+  if (address.length === 0 || address.length > MAX_RECIPIENT_CHARS * 2) return null;
+  const at = address.lastIndexOf("@");
+  if (at <= 0 || at === address.length - 1) return null;
+  const local = canonicalLocal(address.slice(0, at));
+  const domain = canonicalDomain(address.slice(at + 1));
+  if (local === null || domain === null) return null;
+  return `${local.toLowerCase()}@${domain}`;
+}
+
+/** THE verdict-level gate: is this verdict evidence enough to deliver its relay test? null: yes; else the skip reason.
+ * Only relay-test verdicts reach it. */
+export function verdictGate(v: Verdict): SkipReason | null {
+  if (!v.matchesSensor) return "not-matching-sensor";
+  // On merge with the analyzer's Verdict.confidence (issue 14): deliver only certain verdicts, i.e. add here
+  //   if (v.confidence !== "certain") return "not-certain";   (and "not-certain" to SkipReason, README, catalog)
+  return null;
+}
+
+/** The content gate: a delivery carries a small plain message unless the operator allowed more. */
+function contentGate(m: PolicyMessage, c: DeliveryPolicyConfig): SkipReason | null {
+  if (m.size > c.maxMessageBytes) return "too-big";
+  if (!c.allowHtml && m.hasHtml !== false) return "html";
+  if (!c.allowAttachments && m.attachments !== 0) return "attachments";
+  return null;
+}
+
 function skipAll(mode: DeliveryMode | null, reason: SkipReason, dryRun: boolean): Decision {
   return { mode, deliver: [], skipped: [{ recipient: null, reason }], dryRun };
 }
@@ -93,10 +168,11 @@ export function decide(input: PolicyInput): Decision {
   let candidates: string[];
   if (m.kind === "relay-test" && v?.kind === "relay-test") {
     mode = "relay-test";
-    if (!v.matchesSensor) return skipAll(mode, "not-matching-sensor", dryRun);
+    const weak = verdictGate(v);
+    if (weak) return skipAll(mode, weak, dryRun);
     candidates = v.dropboxes;
   } else if (m.kind === "spam" && c.dropboxCopies) {
-    const hits = m.rcptTo.map((r) => r.toLowerCase()).filter((r) => input.knownDropboxes.has(r));
+    const hits = m.rcptTo.filter((r) => input.knownDropboxes.has(r.toLowerCase()) || input.knownDropboxes.has(canonicalMailbox(r) ?? ""));
     if (hits.length === 0) return { mode: null, deliver: [], skipped: [], dryRun };
     mode = "dropbox-copy";
     candidates = hits;
@@ -107,19 +183,31 @@ export function decide(input: PolicyInput): Decision {
   if (!c.enabled) return skipAll(mode, "disabled", dryRun);
   if (!input.switchOn) return skipAll(mode, "kill-switch", dryRun);
   if (!m.bodyStored) return skipAll(mode, "no-body", dryRun);
+  const content = contentGate(m, c);
+  if (content) return skipAll(mode, content, dryRun);
+  if (candidates.length === 0) return skipAll(mode, "no-dropbox", dryRun);
 
-  const unique = [...new Set(candidates.map((r) => r.toLowerCase()))];
-  if (unique.length === 0) return skipAll(mode, "no-dropbox", dryRun);
+  // Reserved deliveries per mailbox, whatever spelling each was stored under.
+  const reserved = new Map<string, number>();
+  for (const [r, n] of counters.perRecipient) {
+    const key = canonicalMailbox(r) ?? r.toLowerCase();
+    reserved.set(key, (reserved.get(key) ?? 0) + n);
+  }
 
   const decision: Decision = { mode, deliver: [], skipped: [], dryRun };
+  const seen = new Set<string>();
   let total = counters.total;
   let perSource = counters.perSource;
-  for (const r of unique) {
-    if (!isDeliverableAddress(r)) {
-      decision.skipped.push({ recipient: r, reason: "invalid-recipient" });
+  for (const raw of candidates) {
+    const r = canonicalMailbox(raw);
+    if (r !== null && seen.has(r)) continue;
+    if (r === null || !isDeliverableAddress(r)) {
+      if (!seen.has(raw.toLowerCase())) decision.skipped.push({ recipient: raw.toLowerCase(), reason: "invalid-recipient" });
+      seen.add(raw.toLowerCase());
       continue;
     }
-    const perRecipient = counters.perRecipient.get(r) ?? 0;
+    seen.add(r);
+    const perRecipient = reserved.get(r) ?? 0;
     const reason: SkipReason | null =
       total >= c.maxPerDay ? "cap-day" : perSource >= c.maxPerSourcePerDay ? "cap-source" : perRecipient >= c.maxPerDropboxPerDay ? "cap-dropbox" : null;
     if (reason) {

@@ -50,7 +50,7 @@ export const EVENT_CATALOG = {
   },
   "delivery.skipped": {
     fields: ["message", "recipient", "mode", "outbox", "reason", "error"],
-    doc: "A delivery candidate was not sent: disabled, kill-switch, not-matching-sensor, no-dropbox, no-body, invalid-recipient, cap-day, cap-dropbox, cap-source, dry-run, expired, body-gone, destination-refused.",
+    doc: "A delivery candidate was not sent: disabled, kill-switch, not-matching-sensor, no-dropbox, no-body, too-big, html, attachments, invalid-recipient, cap-day, cap-dropbox, cap-source, dry-run, expired, body-gone, destination-refused.",
   },
   "delivery.failed": {
     fields: ["message", "recipient", "mode", "outbox", "attempts", "error", "permanent", "will_retry", "retry_at"],

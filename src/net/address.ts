@@ -3,6 +3,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP, type Server } from "node:net";
 import ipaddr from "ipaddr.js";
+import { canonicalIp } from "./ip-scope.js";
 
 export interface HostPort {
   host: string;
@@ -40,12 +41,14 @@ export function formatHostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Strips the IPv4-mapped IPv6 prefix ("::ffff:1.2.3.4" -> "1.2.3.4") and lower-cases IPv6. */
+/** The canonical form of an IP address (ip-scope.ts: IPv4-mapped IPv6 in any spelling as IPv4, IPv6 per RFC 5952);
+ * anything else lower-cased. */
 export function normalizeIp(ip: string | undefined): string {
   if (!ip) return "";
-  const lower = ip.toLowerCase();
-  if (lower.startsWith("::ffff:") && isIP(lower.slice(7)) === 4) return lower.slice(7);
-  return lower;
+  // Fast paths for what sockets report on every connection ("1.2.3.4", "::ffff:1.2.3.4"): already canonical.
+  if (isIP(ip) === 4) return ip;
+  if (ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4) return ip.slice(7);
+  return canonicalIp(ip) ?? ip.toLowerCase();
 }
 
 /** True for an IP address in 127.0.0.0/8 or ::1 (also IPv4-mapped), classified by ipaddr.js. A host name is never

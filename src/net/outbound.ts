@@ -3,8 +3,10 @@
 // non-global addresses from DNS are refused unless allowPrivateMx is set, and the sensor's own addresses always are.
 // connect() only accepts a Route this module approved, and only dials its IP (no DNS at connect time).
 import { promises as dnsPromises } from "node:dns";
-import { BlockList, connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import ipaddr from "ipaddr.js";
 import { normalizeIp, parseHostPort } from "./address.js";
+import { canonicalIp, classifyIp } from "./ip-scope.js";
 
 export const SMTP_PORT = 25;
 /** Addresses tried per delivery (MX hosts x their addresses). */
@@ -45,6 +47,8 @@ export interface OutboundOptions {
   /** DNS and connect timeout. */
   timeoutMs: number;
   resolver?: Resolver;
+  /** Opens the socket (default net.connect); tests pass one that records every dial and goes to loopback instead. */
+  dial?: (options: { host: string; port: number; family: number }) => Socket;
 }
 
 export interface Outbound {
@@ -54,46 +58,24 @@ export interface Outbound {
   connect(route: Route): Promise<Socket>;
 }
 
-const NON_GLOBAL: Array<[string, number, "ipv4" | "ipv6", string]> = [
-  ["0.0.0.0", 8, "ipv4", "unspecified"],
-  ["10.0.0.0", 8, "ipv4", "private"],
-  ["100.64.0.0", 10, "ipv4", "shared (CGNAT)"],
-  ["127.0.0.0", 8, "ipv4", "loopback"],
-  ["169.254.0.0", 16, "ipv4", "link-local"],
-  ["172.16.0.0", 12, "ipv4", "private"],
-  ["192.0.0.0", 24, "ipv4", "reserved"],
-  ["192.0.2.0", 24, "ipv4", "documentation"],
-  ["192.168.0.0", 16, "ipv4", "private"],
-  ["198.18.0.0", 15, "ipv4", "benchmarking"],
-  ["198.51.100.0", 24, "ipv4", "documentation"],
-  ["203.0.113.0", 24, "ipv4", "documentation"],
-  ["224.0.0.0", 4, "ipv4", "multicast"],
-  ["240.0.0.0", 4, "ipv4", "reserved"],
-  ["::", 128, "ipv6", "unspecified"],
-  ["::1", 128, "ipv6", "loopback"],
-  ["64:ff9b:1::", 48, "ipv6", "private"],
-  ["100::", 64, "ipv6", "discard"],
-  ["2001:db8::", 32, "ipv6", "documentation"],
-  ["fc00::", 7, "ipv6", "private (ULA)"],
-  ["fe80::", 10, "ipv6", "link-local"],
-  ["fec0::", 10, "ipv6", "site-local"],
-  ["ff00::", 8, "ipv6", "multicast"],
-];
-const blocks = NON_GLOBAL.map(([net, prefix, type, label]) => {
-  const b = new BlockList();
-  b.addSubnet(net, prefix, type);
-  return { b, type, label };
-});
-
-/** Why an address is not a public unicast destination, or null when it is. IPv4-mapped IPv6 is judged as IPv4. */
+/** Why an address is not a public unicast destination, or null when it is (see ip-scope.ts: every textual form,
+ * IPv4 inside IPv6 included, is judged in canonical form). */
 export function nonGlobalReason(ip: string): string | null {
-  const n = normalizeIp(ip);
-  const family = isIP(n);
-  if (family === 0) return "not an IP address";
-  if (family === 6 && /^::ffff:/i.test(n)) return "IPv4-mapped";
-  const type = family === 4 ? "ipv4" : "ipv6";
-  for (const { b, type: t, label } of blocks) if (t === type && b.check(n, type)) return label;
-  return null;
+  return classifyIp(ip).reason;
+}
+
+/** An RFC 5321 address literal: "[1.2.3.4]" (dotted quad only) or "[IPv6:...]"; the address text, or null. */
+function addressLiteral(domain: string): string | null {
+  const m = /^\[(ipv6:)?([^\]]*)\]$/i.exec(domain);
+  if (!m) return null;
+  const text = m[2]!;
+  return isIP(text) === (m[1] ? 6 : 4) ? text : "";
+}
+
+/** A domain some resolver could read as an address (inet_aton shorthands "0x7f.1", "2130706433", "127.1", an IPv6
+ * text) or that has an all-numeric top label: never a mail domain. */
+function looksLikeAddress(domain: string): boolean {
+  return isIP(domain) !== 0 || ipaddr.isValid(domain) || domain.includes(":") || /(?:^|\.)(?:\d+|0x[0-9a-f]*)$/i.test(domain);
 }
 
 const systemResolver: Resolver = {
@@ -120,6 +102,7 @@ function dnsError(err: unknown, what: string): Error {
 
 export function createOutbound(o: OutboundOptions): Outbound {
   const resolver = o.resolver ?? systemResolver;
+  const dial = o.dial ?? ((opts: { host: string; port: number; family: number }) => netConnect(opts));
   const refused = new Set(o.refuseIps.map(normalizeIp));
   // Routes handed out by routes(); connect() dials nothing else.
   const approved = new WeakSet<Route>();
@@ -131,14 +114,14 @@ export function createOutbound(o: OutboundOptions): Outbound {
     return r;
   };
 
-  /** The MX-path check: public unicast, not ours (unless private destinations were explicitly allowed). */
-  const check = (ip: string): string | null => {
-    const n = normalizeIp(ip);
-    if (refused.has(n)) return "the sensor's own address";
-    const why = nonGlobalReason(n);
-    if (why === null) return null;
-    if (o.allowPrivateMx && why !== "not an IP address" && why !== "unspecified" && why !== "multicast") return null;
-    return why;
+  /** The MX-path check: public unicast, not ours (unless local destinations were explicitly allowed). Returns the
+   * canonical address to dial, or why not. */
+  const check = (ip: string): { ip: string; why: null } | { ip: null; why: string } => {
+    const s = classifyIp(ip);
+    if (s.canonical === null) return { ip: null, why: s.reason ?? "not an IP address" };
+    if (refused.has(s.canonical) || (s.embedded !== null && refused.has(s.embedded))) return { ip: null, why: "the sensor's own address" };
+    if (s.reason === null || (o.allowPrivateMx && s.local)) return { ip: s.canonical, why: null };
+    return { ip: null, why: s.reason };
   };
 
   async function addresses(host: string): Promise<string[]> {
@@ -168,15 +151,14 @@ export function createOutbound(o: OutboundOptions): Outbound {
       }
 
       const d = domain.trim().toLowerCase().replace(/\.$/, "");
-      const literal = /^\[(?:ipv6:)?([^\]]+)\]$/.exec(d);
-      if (literal) {
-        const ip = literal[1]!;
-        if (isIP(ip) === 0) throw new OutboundRefused(`${domain}: bad address literal`);
-        const why = check(ip);
-        if (why) throw new OutboundRefused(`${domain}: refused destination (${why})`);
-        return [approve({ host: d, ip: normalizeIp(ip), port: SMTP_PORT, via: "literal" })];
+      if (d.startsWith("[")) {
+        const literal = addressLiteral(d);
+        if (!literal) throw new OutboundRefused(`${domain}: bad address literal`);
+        const c = check(literal);
+        if (c.ip === null) throw new OutboundRefused(`${domain}: refused destination (${c.why})`);
+        return [approve({ host: d, ip: c.ip, port: SMTP_PORT, via: "literal" })];
       }
-      if (d === "" || isIP(d) !== 0) throw new OutboundRefused(`${domain}: not a mail domain`);
+      if (d === "" || looksLikeAddress(d)) throw new OutboundRefused(`${domain}: not a mail domain`);
 
       let mx: Array<{ exchange: string; priority: number }>;
       let via: Route["via"] = "mx";
@@ -205,9 +187,9 @@ export function createOutbound(o: OutboundOptions): Outbound {
           continue;
         }
         for (const ip of ips) {
-          const why = check(ip);
-          if (why) reasons.push(`${m.exchange} ${ip}: ${why}`);
-          else routes.push(approve({ host: m.exchange, ip: normalizeIp(ip), port: SMTP_PORT, via }));
+          const c = check(ip);
+          if (c.ip === null) reasons.push(`${m.exchange} ${String(ip).slice(0, 64)}: ${c.why}`);
+          else routes.push(approve({ host: m.exchange, ip: c.ip, port: SMTP_PORT, via }));
           if (routes.length >= MAX_ROUTES) return routes;
         }
       }
@@ -219,8 +201,13 @@ export function createOutbound(o: OutboundOptions): Outbound {
 
     connect(route) {
       if (!approved.has(route)) return Promise.reject(new OutboundRefused(`${route.ip}:${route.port}: not an approved route`));
+      // Approved means checked; checked again here, so no later change to routes() can open a way round the check.
+      if (route.via !== "smarthost") {
+        const c = check(route.ip);
+        if (c.ip !== route.ip) return Promise.reject(new OutboundRefused(`${route.ip}: refused destination (${c.why ?? "not canonical"})`));
+      }
       return new Promise<Socket>((resolve, reject) => {
-        const socket = netConnect({ host: route.ip, port: route.port, family: isIP(route.ip) });
+        const socket = dial({ host: route.ip, port: route.port, family: isIP(route.ip) });
         const timer = setTimeout(() => {
           socket.destroy();
           reject(new OutboundTemporary(`connect ${route.ip}:${route.port}: timed out after ${o.timeoutMs} ms`));
@@ -229,7 +216,7 @@ export function createOutbound(o: OutboundOptions): Outbound {
           clearTimeout(timer);
           socket.removeAllListeners("error");
           socket.on("error", () => {}); // the SMTP client attaches its own handler; never an unhandled 'error'
-          if (normalizeIp(socket.remoteAddress) !== normalizeIp(route.ip)) {
+          if (canonicalIp(socket.remoteAddress ?? "") !== (canonicalIp(route.ip) ?? route.ip)) {
             socket.destroy();
             reject(new OutboundRefused(`connected to ${socket.remoteAddress ?? "?"}, not ${route.ip}`));
             return;

@@ -110,7 +110,9 @@ export interface DeliveryStore {
   knownDropboxes(addresses: string[]): Set<string>;
   listDropboxes(limit?: number): DropboxRow[];
   topRecipients(limit?: number): RecipientRow[];
-  counters(since: number, srcIp: string, recipients: string[], statuses: OutboxStatus[]): DeliveryCounters;
+  /** Deliveries in these statuses since a time: all, this source's, and per recipient as stored (every recipient in
+   * the window: the policy folds spellings into mailboxes; the caps keep the window's rows few). */
+  counters(since: number, srcIp: string, statuses: OutboxStatus[]): DeliveryCounters;
   /** Inserts outbox rows (ignoring ones that already exist) and audit rows in one commit; returns the ids of new rows. */
   enqueue(entries: NewOutboxEntry[], audit: AuditRow[]): Promise<Array<number | null>>;
   audit(rows: AuditRow[]): Promise<void>;

@@ -12,6 +12,9 @@ import { createHeadReader, parseAuthority, parseRequestTarget } from "../../src/
 import { sniffProtocol } from "../../src/proxy/sniff.js";
 import { createSocks4Machine, createSocks5Machine } from "../../src/proxy/socks.js";
 import { DataReader } from "../../src/smtp/data-reader.js";
+import { classifyIp } from "../../src/net/ip-scope.js";
+import { createOutbound, OutboundRefused } from "../../src/net/outbound.js";
+import { ipLikeText, nonGlobalSample } from "../helpers/ip-forms.js";
 
 export interface FuzzContext {
   /** A running sensor's SMTP port and web port (loopback). */
@@ -284,4 +287,44 @@ const webQueries: FuzzTarget = {
   },
 };
 
-export const TARGETS: FuzzTarget[] = [smtpChunking, smtpGarbage, dataDecoder, analysis, proxyParsers, webQueries];
+const addressClassifier: FuzzTarget = {
+  name: "outbound: the address classifier takes any text, refuses every form of every non-global address",
+  async run(_ctx, numRuns, seed) {
+    // Any text: no throw; a global verdict only for a canonical IP that classifies the same again.
+    fc.assert(
+      fc.property(ipLikeText, (text) => {
+        const s = classifyIp(text);
+        if (s.canonical === null) assert.notEqual(s.reason, null);
+        else assert.deepEqual(classifyIp(s.canonical), s, `${text}: its canonical form ${s.canonical} classifies differently`);
+      }),
+      { numRuns: numRuns * 40, seed, includeErrorInReport: true },
+    );
+    fc.assert(
+      fc.property(nonGlobalSample, (sample) => {
+        for (const f of sample.forms) assert.notEqual(classifyIp(f).reason, null, `${sample.label}: ${JSON.stringify(f)} passed as global`);
+      }),
+      { numRuns: numRuns * 10, seed, includeErrorInReport: true },
+    );
+    // The same forms as address literals and as DNS answers: routes() approves none of them (nothing is dialled).
+    const answer = (text: string) => async () => [text];
+    await fc.assert(
+      fc.asyncProperty(nonGlobalSample, async (sample) => {
+        for (const f of sample.forms) {
+          const ob = createOutbound({
+            smarthost: null,
+            allowPrivateMx: false,
+            refuseIps: [],
+            timeoutMs: 1000,
+            resolver: { resolveMx: async (d) => [{ exchange: `mx.${d}`, priority: 0 }], resolve4: answer(f), resolve6: answer(f), lookup: answer(f) },
+          });
+          for (const d of [`[${f}]`, `[IPv6:${f}]`, f, "evil.example"]) {
+            await assert.rejects(ob.routes(d), OutboundRefused, `${sample.label}: ${d} with answer ${JSON.stringify(f)} approved`);
+          }
+        }
+      }),
+      { numRuns, seed, includeErrorInReport: true },
+    );
+  },
+};
+
+export const TARGETS: FuzzTarget[] = [smtpChunking, smtpGarbage, dataDecoder, analysis, proxyParsers, webQueries, addressClassifier];
