@@ -167,9 +167,10 @@ async function cmdExport(argv: string[]): Promise<void> {
   if (values.kind !== undefined && !kinds.includes(values.kind)) throw new UsageError(`--kind: expected one of ${kinds.join(", ")}`);
   const { openSqliteReader, NoStoreError } = await import("./store/sqlite/reader.js");
   const { exportMessages } = await import("./store/export.js");
+  const dataDir = values["data-dir"] ?? "./data";
   let reader;
   try {
-    reader = openSqliteReader(values["data-dir"] ?? "./data");
+    reader = openSqliteReader(dataDir);
   } catch (err) {
     if (err instanceof NoStoreError) die(err.message, 2);
     throw err;
@@ -177,14 +178,23 @@ async function cmdExport(argv: string[]): Promise<void> {
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE") process.exit(0);
   });
-  await exportMessages(reader, process.stdout, {
-    format,
-    raw: !values["no-raw"],
-    filter: {
-      kind: values.kind as never,
-      since: values.since !== undefined ? parseSince(values.since) : undefined,
-    },
-  });
+  let written = 0;
+  try {
+    written = await exportMessages(reader, process.stdout, {
+      format,
+      raw: !values["no-raw"],
+      filter: {
+        kind: values.kind as never,
+        since: values.since !== undefined ? parseSince(values.since) : undefined,
+      },
+      onMessage: () => void written++,
+    });
+  } catch (err) {
+    // A damaged store: what was readable is out; say where it stopped, in one line.
+    const { describeStoreError, DB_FILE } = await import("./store/sqlite/db.js");
+    const { join } = await import("node:path");
+    die(`export stopped after ${written} messages: ${describeStoreError(join(dataDir, DB_FILE), err as Error).split(": the file is damaged")[0]}`, 1);
+  }
   reader.close();
 }
 

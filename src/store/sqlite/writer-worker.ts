@@ -2,7 +2,10 @@
 // arrived while the previous commit was running is written in one transaction and one fsync.
 import { parentPort, workerData } from "node:worker_threads";
 import type { NewMessage, PrunePolicy, PruneResult, SessionRecord } from "../types.js";
-import { openWriterDb } from "./db.js";
+import { openWriterDb, type Db } from "./db.js";
+
+/** Ends the thread once an open failure has been reported (never seen by the main thread: its "error" is ignored then). */
+class OpenFailed extends Error {}
 
 /** A statement for store/ modules (outbox, dropboxes, ...): run in the next group commit, durable when answered. */
 export interface ExecArg {
@@ -48,8 +51,20 @@ if (!parentPort) throw new Error("writer-worker must run in a worker thread");
 const port = parentPort;
 const { path, maxDatabaseBytes } = workerData as { path: string; maxDatabaseBytes?: number };
 
-const db = openWriterDb(path, { maxDatabaseBytes });
-let rawBytes = (db.prepare("SELECT COALESCE(SUM(size), 0) AS n FROM messages WHERE body_stored = 1").get() as { n: number }).n;
+let opened: { db: Db; rawBytes: number };
+try {
+  const db = openWriterDb(path, { maxDatabaseBytes });
+  opened = { db, rawBytes: (db.prepare("SELECT COALESCE(SUM(size), 0) AS n FROM messages WHERE body_stored = 1").get() as { n: number }).n };
+} catch (err) {
+  // A thrown SqliteError reaches the main thread as a bare {code}: its message (what SQLite said) would be lost, so the
+  // failure to open goes back as the answer to the ready handshake (id 0), and the thread ends.
+  const e = err as { message?: string; code?: string };
+  port.postMessage({ id: 0, ok: false, error: e.message ?? String(err), code: e.code ?? null, rawBytes: 0 });
+  port.close();
+  throw new OpenFailed();
+}
+const db = opened.db;
+let rawBytes = opened.rawBytes;
 
 const insertMessage = db.prepare(`INSERT INTO messages (queue_id, session_id, received_at, src_ip, src_port, dest_ip,
   dest_port, channel, helo, mail_from, rcpt_to, rcpt_count, subject, from_hdr, to_hdr, date_hdr, date_iso, message_id_hdr,
