@@ -15,11 +15,13 @@ Usage:
                                      run the current analyzer over every stored message again
   relaytrap check-config [--config FILE]
                                      validate the config (file + environment) and print it, secrets masked
-  relaytrap doctor [--config FILE]   check ports, data dir, disk space, open files, memory, sensor IPs, delivery, web exposure
+  relaytrap doctor [--config FILE]   check ports, data dir, the store (quick_check), disk space, open files, memory,
+                                     sensor IPs, delivery, web exposure
   relaytrap delivery off|on|status [--data-dir DIR] [--config FILE]
                                      the delivery kill switch (persisted; a running sensor obeys at once)
-  relaytrap import PATH [--data-dir DIR] [--sensor-ip IP]...
-                                     import old trapped mail (mbox, Maildir, dir of .eml, one .eml), original dates kept
+  relaytrap import PATH [--data-dir DIR] [--sensor-ip IP]... [--config FILE]
+                                     import old trapped mail (mbox, Maildir, dir of .eml, one .eml), original dates kept;
+                                     kept storage.maxAgeDays from the import (storage.pruneImported)
   relaytrap demo [--data-dir DIR] [--web-listen HOST:PORT] [--days N]
                                      a sensor with months of history and a simulated live stream (RFC 5737 sources)
   relaytrap hash-password            read a password on stdin, print its scrypt hash for web.users
@@ -124,9 +126,11 @@ async function cmdRun(argv: string[]): Promise<void> {
   const { openFilesCheck } = await import("./doctor.js");
   const files = openFilesCheck(config);
   if (files.level !== "ok") process.stderr.write(`relaytrap: warning: open files: ${files.detail}\n`);
-  process.stdout.write(`relaytrap: ready (data in ${config.dataDir})\n`);
+  // Handlers before "ready": a supervisor (or a test) may signal as soon as it reads that line, and a SIGTERM that
+  // arrives before them kills the process with the default action instead of stopping it gracefully.
   stopOnSignals(() => sensor.close());
   process.on("SIGHUP", () => sensor.reopenLogs());
+  process.stdout.write(`relaytrap: ready (data in ${config.dataDir})\n`);
 }
 
 /** SIGTERM/SIGINT: close gracefully once, then exit 0 (or 1 with the error). */
@@ -312,7 +316,12 @@ async function cmdHashPassword(argv: string[]): Promise<void> {
 async function cmdImport(argv: string[]): Promise<void> {
   let parsedArgs;
   try {
-    parsedArgs = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { "data-dir": { type: "string" }, "sensor-ip": { type: "string", multiple: true } } });
+    parsedArgs = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { "data-dir": { type: "string" }, "sensor-ip": { type: "string", multiple: true }, config: { type: "string" } },
+    });
   } catch (err) {
     throw new UsageError((err as Error).message.split("\n")[0]);
   }
@@ -320,11 +329,15 @@ async function cmdImport(argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError("import: expected exactly one PATH (see relaytrap help)");
   const { existsSync } = await import("node:fs");
   if (!existsSync(positionals[0]!)) die(`import: ${positionals[0]} does not exist`, 2);
+  // The sensor's storage settings decide how long imported history is kept: import says so when they matter.
+  const config = loadConfig({ configFile: values.config, flags: values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {} });
+  const st = config.storage;
   const { importArchive } = await import("./web/import.js");
   const tty = process.stderr.isTTY;
   const counts = await importArchive(positionals[0]!, {
-    dataDir: values["data-dir"] ?? "./data",
-    sensorIps: values["sensor-ip"] ?? [],
+    dataDir: config.dataDir,
+    sensorIps: values["sensor-ip"] ?? config.sensorIps,
+    olderThan: st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null,
     onProgress: tty ? (c) => process.stderr.write(`\rrelaytrap: import: ${c.read} read, ${c.imported} imported, ${c.duplicates} duplicates, ${c.failed} failed`) : undefined,
   });
   if (tty) process.stderr.write("\n");
@@ -332,6 +345,17 @@ async function cmdImport(argv: string[]): Promise<void> {
     `relaytrap: imported ${counts.imported} of ${counts.read} messages (${counts.relayTests} relay tests, ${counts.spam} spam, ${counts.other} other), ` +
       `${counts.duplicates} duplicates skipped, ${counts.failed} failed\n`,
   );
+  if (counts.pastMaxAge > 0) {
+    const n = `${counts.pastMaxAge} imported messages are older than storage.maxAgeDays (${st.maxAgeDays})`;
+    if (st.pruneImported === "received-time") {
+      process.stderr.write(
+        `relaytrap: warning: ${n}: the sensor's next prune deletes them (storage.pruneImported: received-time); set storage.pruneImported: import-time or storage.maxAgeDays: 0 to keep them\n`,
+      );
+    } else {
+      const until = new Date(Date.now() + st.maxAgeDays * 86_400_000).toISOString().slice(0, 10);
+      process.stderr.write(`relaytrap: note: ${n}: they are kept until ${until}, ${st.maxAgeDays} days from this import (storage.pruneImported: import-time)\n`);
+    }
+  }
   if (counts.failed > 0 && counts.imported === 0 && counts.duplicates === 0) process.exitCode = 1;
 }
 
@@ -366,8 +390,8 @@ async function cmdDemo(argv: string[]): Promise<void> {
   for (const l of demo.sensor.listeners) process.stdout.write(`relaytrap: listening ${l.kind} on ${l.address}\n`);
   const web = demo.sensor.listeners.find((l) => l.kind === "web");
   if (web) process.stdout.write(`relaytrap: demo: open http://${web.address}/\n`);
-  process.stdout.write(`relaytrap: ready (data in ${dataDir})\n`);
   stopOnSignals(() => demo.close());
+  process.stdout.write(`relaytrap: ready (data in ${dataDir})\n`);
 }
 
 async function cmdCollector(argv: string[]): Promise<void> {
@@ -386,8 +410,8 @@ async function cmdCollector(argv: string[]): Promise<void> {
     die(`collector: ${(err as Error).message}`, 1);
   }
   process.stdout.write(`relaytrap: listening collector on ${bound.address}\n`);
-  process.stdout.write(`relaytrap: ready (collector)\n`);
   stopOnSignals(() => collector.close());
+  process.stdout.write(`relaytrap: ready (collector)\n`);
 }
 
 async function cmdCollectorToken(argv: string[]): Promise<void> {

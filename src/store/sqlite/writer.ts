@@ -122,9 +122,10 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
 }
 
 function messageParams(m: NewMessage): MessageParams {
-  const { raw, rcptTo, verdict, attachments, headers, hasHtml, ...plain } = m;
+  const { raw, rcptTo, verdict, attachments, headers, hasHtml, importedAt, ...plain } = m;
   return {
     ...plain,
+    importedAt: importedAt ?? null,
     rcptTo: JSON.stringify(rcptTo),
     rcptCount: rcptTo.length,
     bodyStored: raw ? 1 : 0,
