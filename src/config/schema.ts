@@ -224,6 +224,9 @@ export const configSchema = z
         dropboxWindowDays: positiveInt.default(90),
         recurringMinMessages: positiveInt.default(10),
         recurringMinSources: positiveInt.default(3),
+        /** A pooled dropbox is known (served to sensors, scored past 40) once this many distinct sensors saw certain
+         * relay tests to it, or an operator confirmed it (relaytrap collector-dropbox confirm). */
+        dropboxMinSensors: positiveInt.default(2),
       })
       .strict()
       .prefault({}),
