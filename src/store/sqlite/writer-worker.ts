@@ -4,9 +4,6 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { NewMessage, PrunePolicy, PruneReason, PruneReport, PruneResult, SessionRecord } from "../types.js";
 import { openWriterDb, type Db } from "./db.js";
 
-/** Ends the thread once an open failure has been reported (never seen by the main thread: its "error" is ignored then). */
-class OpenFailed extends Error {}
-
 /** A statement for store/ modules (outbox, dropboxes, ...): run in the next group commit, durable when answered. */
 export interface ExecArg {
   sql: string;
@@ -58,11 +55,11 @@ try {
   opened = { db, rawBytes: (db.prepare("SELECT COALESCE(SUM(size), 0) AS n FROM messages WHERE body_stored = 1").get() as { n: number }).n };
 } catch (err) {
   // A thrown SqliteError reaches the main thread as a bare {code}: its message (what SQLite said) would be lost, so the
-  // failure to open goes back as the answer to the ready handshake (id 0), and the thread ends.
+  // failure to open goes back as the answer to the ready handshake (id 0), and the thread exits. Not by throwing: an
+  // uncaught error can overtake the message, while a Worker delivers pending messages before its "exit" event.
   const e = err as { message?: string; code?: string };
   port.postMessage({ id: 0, ok: false, error: e.message ?? String(err), code: e.code ?? null, rawBytes: 0 });
-  port.close();
-  throw new OpenFailed();
+  process.exit(1);
 }
 const db = opened.db;
 let rawBytes = opened.rawBytes;
