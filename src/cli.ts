@@ -15,17 +15,23 @@ Usage:
                                      run the current analyzer over every stored message again
   relaytrap check-config [--config FILE]
                                      validate the config (file + environment) and print it, secrets masked
-  relaytrap doctor [--config FILE]   check ports, data dir, disk space, open files, memory, sensor IPs, delivery, web exposure
+  relaytrap doctor [--config FILE]   check ports, data dir, the store (quick_check), disk space, open files, memory,
+                                     sensor IPs, delivery, web exposure
   relaytrap delivery off|on|status [--data-dir DIR] [--config FILE]
                                      the delivery kill switch (persisted; a running sensor obeys at once)
-  relaytrap import PATH [--data-dir DIR] [--sensor-ip IP]...
-                                     import old trapped mail (mbox, Maildir, dir of .eml, one .eml), original dates kept
+  relaytrap import PATH [--data-dir DIR] [--sensor-ip IP]... [--config FILE]
+                                     import old trapped mail (mbox, Maildir, dir of .eml, one .eml), original dates kept;
+                                     kept storage.maxAgeDays from the import (storage.pruneImported)
   relaytrap demo [--data-dir DIR] [--web-listen HOST:PORT] [--days N]
                                      a sensor with months of history and a simulated live stream (RFC 5737 sources)
   relaytrap hash-password            read a password on stdin, print its scrypt hash for web.users
   relaytrap collector --listen HOST:PORT --database-url postgres://... [--config FILE]
                                      the fleet collector on PostgreSQL (sensor tokens: RELAYTRAP_COLLECTOR_TOKENS)
   relaytrap collector-token NAME     print a new random sensor token and its config entry (sha256 hash)
+  relaytrap collector-token revoke NAME [--database-url URL] [--config FILE]
+                                     refuse a sensor's pushes and drop its sightings from the shared dropbox list
+  relaytrap collector-dropbox confirm|unconfirm ADDRESS [--note TEXT] [--database-url URL] [--config FILE]
+                                     an operator's word: a confirmed dropbox is known to every sensor
   relaytrap report --data-dir DIR --message ID --format arf|xarf [--kind source|dropbox] [--to auto|ADDR]
                                      print an abuse report (ARF, RFC 5965, or X-ARF JSON) for a stored message
   relaytrap feed misp|csv|json --data-dir DIR [--out DIR] [--since TIME]
@@ -125,9 +131,11 @@ async function cmdRun(argv: string[]): Promise<void> {
   const { openFilesCheck } = await import("./doctor.js");
   const files = openFilesCheck(config);
   if (files.level !== "ok") process.stderr.write(`relaytrap: warning: open files: ${files.detail}\n`);
-  process.stdout.write(`relaytrap: ready (data in ${config.dataDir})\n`);
+  // Handlers before "ready": a supervisor (or a test) may signal as soon as it reads that line, and a SIGTERM that
+  // arrives before them kills the process with the default action instead of stopping it gracefully.
   stopOnSignals(() => sensor.close());
   process.on("SIGHUP", () => sensor.reopenLogs());
+  process.stdout.write(`relaytrap: ready (data in ${config.dataDir})\n`);
 }
 
 /** SIGTERM/SIGINT: close gracefully once, then exit 0 (or 1 with the error). */
@@ -168,9 +176,10 @@ async function cmdExport(argv: string[]): Promise<void> {
   if (values.kind !== undefined && !kinds.includes(values.kind)) throw new UsageError(`--kind: expected one of ${kinds.join(", ")}`);
   const { openSqliteReader, NoStoreError } = await import("./store/sqlite/reader.js");
   const { exportMessages } = await import("./store/export.js");
+  const dataDir = values["data-dir"] ?? "./data";
   let reader;
   try {
-    reader = openSqliteReader(values["data-dir"] ?? "./data");
+    reader = openSqliteReader(dataDir);
   } catch (err) {
     if (err instanceof NoStoreError) die(err.message, 2);
     throw err;
@@ -178,14 +187,23 @@ async function cmdExport(argv: string[]): Promise<void> {
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE") process.exit(0);
   });
-  await exportMessages(reader, process.stdout, {
-    format,
-    raw: !values["no-raw"],
-    filter: {
-      kind: values.kind as never,
-      since: values.since !== undefined ? parseSince(values.since) : undefined,
-    },
-  });
+  let written = 0;
+  try {
+    written = await exportMessages(reader, process.stdout, {
+      format,
+      raw: !values["no-raw"],
+      filter: {
+        kind: values.kind as never,
+        since: values.since !== undefined ? parseSince(values.since) : undefined,
+      },
+      onMessage: () => void written++,
+    });
+  } catch (err) {
+    // A damaged store: what was readable is out; say where it stopped, in one line.
+    const { describeStoreError, DB_FILE } = await import("./store/sqlite/db.js");
+    const { join } = await import("node:path");
+    die(`export stopped after ${written} messages: ${describeStoreError(join(dataDir, DB_FILE), err as Error).split(": the file is damaged")[0]}`, 1);
+  }
   reader.close();
 }
 
@@ -303,7 +321,12 @@ async function cmdHashPassword(argv: string[]): Promise<void> {
 async function cmdImport(argv: string[]): Promise<void> {
   let parsedArgs;
   try {
-    parsedArgs = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { "data-dir": { type: "string" }, "sensor-ip": { type: "string", multiple: true } } });
+    parsedArgs = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { "data-dir": { type: "string" }, "sensor-ip": { type: "string", multiple: true }, config: { type: "string" } },
+    });
   } catch (err) {
     throw new UsageError((err as Error).message.split("\n")[0]);
   }
@@ -311,11 +334,15 @@ async function cmdImport(argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError("import: expected exactly one PATH (see relaytrap help)");
   const { existsSync } = await import("node:fs");
   if (!existsSync(positionals[0]!)) die(`import: ${positionals[0]} does not exist`, 2);
+  // The sensor's storage settings decide how long imported history is kept: import says so when they matter.
+  const config = loadConfig({ configFile: values.config, flags: values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {} });
+  const st = config.storage;
   const { importArchive } = await import("./web/import.js");
   const tty = process.stderr.isTTY;
   const counts = await importArchive(positionals[0]!, {
-    dataDir: values["data-dir"] ?? "./data",
-    sensorIps: values["sensor-ip"] ?? [],
+    dataDir: config.dataDir,
+    sensorIps: values["sensor-ip"] ?? config.sensorIps,
+    olderThan: st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null,
     onProgress: tty ? (c) => process.stderr.write(`\rrelaytrap: import: ${c.read} read, ${c.imported} imported, ${c.duplicates} duplicates, ${c.failed} failed`) : undefined,
   });
   if (tty) process.stderr.write("\n");
@@ -323,6 +350,17 @@ async function cmdImport(argv: string[]): Promise<void> {
     `relaytrap: imported ${counts.imported} of ${counts.read} messages (${counts.relayTests} relay tests, ${counts.spam} spam, ${counts.other} other), ` +
       `${counts.duplicates} duplicates skipped, ${counts.failed} failed\n`,
   );
+  if (counts.pastMaxAge > 0) {
+    const n = `${counts.pastMaxAge} imported messages are older than storage.maxAgeDays (${st.maxAgeDays})`;
+    if (st.pruneImported === "received-time") {
+      process.stderr.write(
+        `relaytrap: warning: ${n}: the sensor's next prune deletes them (storage.pruneImported: received-time); set storage.pruneImported: import-time or storage.maxAgeDays: 0 to keep them\n`,
+      );
+    } else {
+      const until = new Date(Date.now() + st.maxAgeDays * 86_400_000).toISOString().slice(0, 10);
+      process.stderr.write(`relaytrap: note: ${n}: they are kept until ${until}, ${st.maxAgeDays} days from this import (storage.pruneImported: import-time)\n`);
+    }
+  }
   if (counts.failed > 0 && counts.imported === 0 && counts.duplicates === 0) process.exitCode = 1;
 }
 
@@ -357,8 +395,8 @@ async function cmdDemo(argv: string[]): Promise<void> {
   for (const l of demo.sensor.listeners) process.stdout.write(`relaytrap: listening ${l.kind} on ${l.address}\n`);
   const web = demo.sensor.listeners.find((l) => l.kind === "web");
   if (web) process.stdout.write(`relaytrap: demo: open http://${web.address}/\n`);
-  process.stdout.write(`relaytrap: ready (data in ${dataDir})\n`);
   stopOnSignals(() => demo.close());
+  process.stdout.write(`relaytrap: ready (data in ${dataDir})\n`);
 }
 
 async function cmdCollector(argv: string[]): Promise<void> {
@@ -377,11 +415,75 @@ async function cmdCollector(argv: string[]): Promise<void> {
     die(`collector: ${(err as Error).message}`, 1);
   }
   process.stdout.write(`relaytrap: listening collector on ${bound.address}\n`);
-  process.stdout.write(`relaytrap: ready (collector)\n`);
   stopOnSignals(() => collector.close());
+  process.stdout.write(`relaytrap: ready (collector)\n`);
+}
+
+/** The collector's database for an operator command: --database-url, else collector.databaseUrl (config / env). */
+async function withCollectorDb<T>(values: { config?: string | undefined; "database-url"?: string | undefined }, what: string, fn: (pool: import("./store/postgres/db.js").PgPool) => Promise<T>): Promise<T> {
+  const flags: RawConfig = values["database-url"] !== undefined ? { collector: { databaseUrl: values["database-url"] } } : {};
+  const config = loadConfig({ configFile: values.config, flags });
+  const url = config.collector.databaseUrl;
+  if (!url) throw new UsageError(`${what}: no database URL (--database-url or collector.databaseUrl)`);
+  const { migratePg, openPgPool } = await import("./store/postgres/db.js");
+  const pool = openPgPool(url, 1);
+  try {
+    await migratePg(pool);
+    return await fn(pool);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    die(`${what}: ${(err as Error).message}`, 1);
+  } finally {
+    await pool.end().catch(() => {});
+  }
+}
+
+const COLLECTOR_DB_FLAGS = { config: { type: "string" }, "database-url": { type: "string" } } as const;
+
+/** `relaytrap collector-token revoke NAME`: the sensor's pushes are refused and its sightings stop counting. */
+async function cmdCollectorTokenRevoke(argv: string[]): Promise<void> {
+  let parsedArgs;
+  try {
+    parsedArgs = parseArgs({ args: argv, allowPositionals: true, strict: true, options: COLLECTOR_DB_FLAGS });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const name = parsedArgs.positionals[0];
+  if (parsedArgs.positionals.length !== 1 || !/^[A-Za-z0-9._-]{1,64}$/.test(name ?? "")) throw new UsageError("collector-token revoke: expected one sensor NAME");
+  const { revokeSensor } = await import("./store/postgres/collector.js");
+  const found = await withCollectorDb(parsedArgs.values, "collector-token revoke", (pool) => revokeSensor(pool, name!));
+  if (!found) die(`collector-token revoke: no sensor "${name}" has pushed to this collector`, 2);
+  process.stdout.write(
+    `relaytrap: sensor ${name} revoked: its pushes are refused and its sightings no longer count in the shared dropbox list; remove its entry from collector.tokens too\n`,
+  );
+}
+
+/** `relaytrap collector-dropbox confirm|unconfirm ADDRESS`: an operator's word makes a pooled dropbox known. */
+async function cmdCollectorDropbox(argv: string[]): Promise<void> {
+  const [action, ...rest] = argv;
+  if (action !== "confirm" && action !== "unconfirm") throw new UsageError("collector-dropbox: expected confirm or unconfirm ADDRESS (see relaytrap help)");
+  let parsedArgs;
+  try {
+    parsedArgs = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { ...COLLECTOR_DB_FLAGS, note: { type: "string" } } });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]);
+  }
+  const address = parsedArgs.positionals[0];
+  if (parsedArgs.positionals.length !== 1 || !/^[^\s@]{1,64}@[^\s@]{1,255}$/.test(address ?? "")) throw new UsageError(`collector-dropbox ${action}: expected one ADDRESS (local@domain)`);
+  const { setDropboxConfirmed } = await import("./store/postgres/collector.js");
+  const changed = await withCollectorDb(parsedArgs.values, `collector-dropbox ${action}`, (pool) =>
+    setDropboxConfirmed(pool, address!, action === "confirm", parsedArgs.values.note ?? null),
+  );
+  if (action === "unconfirm" && !changed) die(`collector-dropbox unconfirm: ${address!.toLowerCase()} was not confirmed`, 2);
+  process.stdout.write(
+    action === "confirm"
+      ? `relaytrap: dropbox ${address!.toLowerCase()} confirmed: known to every sensor at the next pull\n`
+      : `relaytrap: dropbox ${address!.toLowerCase()} no longer confirmed: known again only when enough sensors see it\n`,
+  );
 }
 
 async function cmdCollectorToken(argv: string[]): Promise<void> {
+  if (argv[0] === "revoke" && argv.length > 1) return cmdCollectorTokenRevoke(argv.slice(1));
   let parsedArgs;
   try {
     parsedArgs = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} });
@@ -487,6 +589,8 @@ async function main(argv: string[]): Promise<void> {
       return cmdCollector(rest);
     case "collector-token":
       return cmdCollectorToken(rest);
+    case "collector-dropbox":
+      return cmdCollectorDropbox(rest);
     case "report":
       return cmdReport(rest);
     case "feed":

@@ -1,12 +1,13 @@
-// `relaytrap doctor`: checks a configuration against this machine before a real start — ports, data dir, disk space,
-// open-files limit, memory, sensor addresses, delivery, web exposure. Prints one line per check; FAIL lines make the exit status
+// `relaytrap doctor`: checks a configuration against this machine before a real start — ports, data dir, the store file
+// (quick_check), disk space, open-files limit, memory, sensor addresses, delivery, web exposure. Prints one line per check; FAIL lines make the exit status
 // non-zero.
-import { accessSync, constants, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { networkInterfaces, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Config } from "./config/schema.js";
 import { lookupAll, normalizeIp, parseHostPort, resolvesToLoopback, type LookupAll } from "./net/address.js";
+import { DB_FILE, describeStoreError, openReaderDb, recoveryHint, type Db } from "./store/sqlite/db.js";
 
 export type Level = "ok" | "warn" | "FAIL";
 
@@ -88,6 +89,28 @@ export function memoryCheck(config: Config, limitBytes = memoryLimit()): Check {
   return { level: "warn", name: "memory", detail: `${have} MB is below ${what}: lower analysis.workers or analysis.maxHeapMb (see deploy/README.md)` };
 }
 
+/** Rows SQLite's quick_check reports at most (the first ones say enough). */
+const QUICK_CHECK_MAX_ERRORS = 3;
+
+/** The store file itself: opened read-only (safe beside a running sensor) and `PRAGMA quick_check`ed; a damaged file is a
+ * FAIL with SQLite's words and how to recover. */
+export function storeCheck(dataDir: string): Check {
+  const path = join(dataDir, DB_FILE);
+  if (!existsSync(path)) return { level: "ok", name: "store", detail: `${path} does not exist yet (created at the first start)` };
+  let db: Db | null = null;
+  try {
+    db = openReaderDb(path);
+    const rows = db.pragma(`quick_check(${QUICK_CHECK_MAX_ERRORS})`, { simple: false }) as Array<{ quick_check: string }>;
+    const problems = rows.map((r) => r.quick_check).filter((r) => r !== "ok");
+    if (problems.length === 0) return { level: "ok", name: "store", detail: `${path}: quick_check ok` };
+    return { level: "FAIL", name: "store", detail: `${path}: quick_check: ${problems.join("; ").replace(/\s+/g, " ")}: the file is damaged; ${recoveryHint(path)}` };
+  } catch (err) {
+    return { level: "FAIL", name: "store", detail: describeStoreError(path, err as Error).replace(/^store /, "") };
+  } finally {
+    db?.close();
+  }
+}
+
 export async function runDoctor(config: Config, lookup: LookupAll = lookupAll): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (level: Level, name: string, detail: string) => checks.push({ level, name, detail });
@@ -122,6 +145,7 @@ export async function runDoctor(config: Config, lookup: LookupAll = lookupAll): 
     add("FAIL", "data dir", `${config.dataDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
 
+  checks.push(storeCheck(config.dataDir));
   checks.push(openFilesCheck(config));
   checks.push(memoryCheck(config));
 

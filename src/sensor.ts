@@ -29,6 +29,9 @@ export const SHUTDOWN_GRACE_MS = 5000;
 /** Share of the storage cap (or of the stored bodies, on a full disk) freed when a write finds storage full. */
 export const FULL_FREE_FRACTION = 0.1;
 
+/** The context of events that belong to no session (store.pruned). */
+const STORE_CONTEXT = { session: "", protocol: "store", src_ip: "", src_port: 0, dest_ip: "", dest_port: 0 };
+
 export interface Sensor {
   listeners: BoundListener[];
   smtp: SmtpTrap;
@@ -108,10 +111,31 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
   /** `full`: a write failed for lack of space, so give up the oldest data until a slice of the cap is free again. */
   const prune = (full = false): Promise<void> => {
     const freeBytes = !full ? 0 : st.maxDatabaseBytes > 0 ? Math.ceil(st.maxDatabaseBytes * FULL_FREE_FRACTION) : Math.ceil(writer.rawBytes() * FULL_FREE_FRACTION);
+    const olderThan = st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null;
     pruning ??= writer
-      .prune({ olderThan: st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null, quotaBytes: st.quotaBytes, freeBytes })
+      .prune({ olderThan, importedBy: st.pruneImported, quotaBytes: st.quotaBytes, freeBytes })
       .then(
-        () => undefined,
+        (r) => {
+          // Deleting what was trapped is never silent: one line and one event per reason.
+          for (const p of r.reports) {
+            const why =
+              p.reason === "age"
+                ? `age, received before ${new Date(olderThan ?? 0).toISOString()} (storage.maxAgeDays ${st.maxAgeDays}${st.pruneImported === "received-time" ? ", imports by received time" : ""})`
+                : p.reason === "quota"
+                  ? `bodies past storage.quotaBytes ${st.quotaBytes}`
+                  : `storage full${st.maxDatabaseBytes > 0 ? ` (storage.maxDatabaseBytes ${st.maxDatabaseBytes})` : " (disk)"}`;
+            const bodies = p.bodies > 0 ? `, ${p.bodies} bodies` : "";
+            log(`relaytrap: pruned ${p.messages} messages, ${p.sessions} sessions${bodies} (${p.bytes} bytes): ${why}`);
+            events.emit("store.pruned", STORE_CONTEXT, {
+              reason: p.reason,
+              messages: p.messages,
+              sessions: p.sessions,
+              bodies: p.bodies,
+              bytes: p.bytes,
+              older_than: p.reason === "age" && olderThan !== null ? new Date(olderThan).toISOString() : undefined,
+            });
+          }
+        },
         (err: Error) => log(`relaytrap: prune failed: ${err.message}`),
       )
       .finally(() => (pruning = null));

@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../test/helpers/postgres.js";
-import { startCli, startSensor, type CliProcess, type TestSensor } from "../../test/helpers/sensor.js";
+import { runCli, startCli, startSensor, type CliProcess, type TestSensor } from "../../test/helpers/sensor.js";
 
 const DROPBOX = "pooled.dropbox@yahoo.example";
 const TOKENS = { sensorA: "token-for-sensor-a-0123456789", sensorB: "token-for-sensor-b-0123456789" };
@@ -254,5 +254,104 @@ describe("fleet collector on PostgreSQL", { skip: postgresUnavailable() ?? false
     const sensor = (await api("/api/v1/sensors")).body.items as Array<Record<string, unknown>>;
     assert.equal(sensor.find((s) => s.name === "sensorA")!.messages, stored);
     assert.equal(a.sensor.collector!.stats.droppedEvents, 0);
+  });
+
+  describe("one sensor cannot poison the shared dropbox list (issues 14.9, 15.5)", () => {
+    const FAKE = "ceo@real-company.example";
+    let nextId = 700_000;
+    /** Relay-test summaries as a sensor pushes them, each from its own invented source. */
+    const push = async (token: string, n: number, address: string, confidence?: string) => {
+      const messages = Array.from({ length: n }, (_, i) => ({
+        id: nextId++,
+        queueId: `P${nextId}`,
+        sessionId: `p${nextId}`,
+        receivedAt: Date.now(),
+        srcIp: `203.0.113.${(i % 250) + 1}`,
+        srcPort: 40000 + i,
+        destIp: "127.0.0.1",
+        destPort: 25,
+        channel: "direct",
+        helo: "tester",
+        mailFrom: "x@example.net",
+        rcptTo: [address],
+        subject: "127.0.0.1 relay test",
+        size: 100,
+        sha256: "1".repeat(64),
+        kind: "relay-test",
+        verdict: { kind: "relay-test", testedIps: ["127.0.0.1"], matchesSensor: true, dropboxes: [address], score: 100, ...(confidence ? { confidence } : {}) },
+        bodyStored: false,
+      }));
+      const res = await fetch(base() + "/api/v1/ingest", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ version: "test", messages, events: [] }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const entry = async (address: string, token = READ_TOKEN) => {
+      const r = await api("/api/v1/dropboxes?limit=100000", token);
+      assert.equal(r.status, 200);
+      return (r.body.items as Array<Record<string, unknown>>).find((d) => d.address === address);
+    };
+    const cli = (args: string[]) => runCli([...args, "--database-url", dbUrl]);
+
+    it("40 fabricated tests from 40 sources at one sensor do not make an address known", async () => {
+      assert.equal((await push(TOKENS.sensorA, 40, FAKE)).status, 200);
+      const d = await entry(FAKE);
+      assert.ok(d, "listed for the operator");
+      assert.equal(d.sensors, 1);
+      assert.equal(d.known, false);
+      assert.ok((d.score as number) < 50, `score ${String(d.score)} reaches the sensors' default dropboxMinScore`);
+      // Sensors pull only known dropboxes, whatever min_score they ask for.
+      assert.equal(await entry(FAKE, TOKENS.sensorB), undefined);
+      const a = sensors[0]!;
+      await a.sensor.collector!.pullDropboxes();
+      assert.equal(a.sensor.collector!.knownDropboxes().has(FAKE), false);
+    });
+
+    it("a second sensor's tests count only when certain; then the address is known", async () => {
+      assert.equal((await push(TOKENS.sensorB, 1, FAKE, "possible")).status, 200);
+      assert.equal((await entry(FAKE))!.known, false, "a 'possible' test is not a sighting");
+      assert.equal((await push(TOKENS.sensorB, 1, FAKE, "certain")).status, 200);
+      const d = (await entry(FAKE))!;
+      assert.equal(d.sensors, 2);
+      assert.equal(d.known, true);
+      assert.ok((d.score as number) >= 50);
+      assert.ok(await entry(FAKE, TOKENS.sensorB));
+      const bad = await push(TOKENS.sensorB, 1, FAKE, "sure");
+      assert.equal(bad.status, 400);
+    });
+
+    it("revoking a sensor drops its contributions and refuses its pushes", async () => {
+      const r = await cli(["collector-token", "revoke", "sensorA"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /sensorA revoked/);
+      const d = (await entry(FAKE))!;
+      assert.equal(d.sensors, 1);
+      assert.equal(d.known, false);
+      assert.equal(await entry(FAKE, TOKENS.sensorB), undefined);
+      const refused = await push(TOKENS.sensorA, 1, FAKE);
+      assert.equal(refused.status, 403);
+      const unknown = await cli(["collector-token", "revoke", "nosuchsensor"]);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /^relaytrap: collector-token revoke: no sensor "nosuchsensor" has pushed to this collector\n$/);
+    });
+
+    it("an operator can confirm a dropbox (and take it back)", async () => {
+      const OTHER = "confirmed.dropbox@example.org";
+      const r = await cli(["collector-dropbox", "confirm", OTHER]);
+      assert.equal(r.code, 0, r.stderr);
+      let d = (await entry(OTHER))!;
+      assert.equal(d.confirmed, true);
+      assert.equal(d.known, true);
+      assert.ok(await entry(OTHER, TOKENS.sensorB));
+      assert.equal((await cli(["collector-dropbox", "unconfirm", OTHER])).code, 0);
+      assert.equal(await entry(OTHER), undefined);
+      // Confirming the one-sensor address makes it known again.
+      assert.equal((await cli(["collector-dropbox", "confirm", FAKE])).code, 0);
+      d = (await entry(FAKE))!;
+      assert.equal(d.known, true);
+      assert.equal(d.score, 100);
+    });
   });
 });

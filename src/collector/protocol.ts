@@ -23,6 +23,7 @@ const verdict = z
     dropboxes: z.array(str).max(1000),
     score: z.number().finite(),
     tester: str.optional(),
+    confidence: z.enum(["certain", "likely", "possible"]).optional(),
   })
   .strip();
 

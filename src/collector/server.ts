@@ -15,6 +15,7 @@ import {
   listFleetMessages,
   listSensors,
   MAX_FLEET_LIMIT,
+  sensorRevoked,
 } from "../store/postgres/collector.js";
 import { migratePg, openPgPool, type PgPool } from "../store/postgres/db.js";
 import { createTokenTable, type Principal } from "./auth.js";
@@ -64,6 +65,7 @@ const dropboxQuery = z
     limit: z.coerce.number().int().min(1).max(MAX_DROPBOX_LIST).default(100),
     min_score: z.coerce.number().int().min(0).max(100).default(0),
     kind: z.enum(["relay-test", "recurring"]).optional(),
+    known: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
   })
   .strict();
 
@@ -99,7 +101,12 @@ export async function createCollector(o: CollectorOptions): Promise<Collector> {
     await pool.end().catch(() => {});
     throw err;
   }
-  const rule = () => ({ since: Date.now() - cc.dropboxWindowDays * DAY_MS, minMessages: cc.recurringMinMessages, minSources: cc.recurringMinSources });
+  const rule = () => ({
+    since: Date.now() - cc.dropboxWindowDays * DAY_MS,
+    minMessages: cc.recurringMinMessages,
+    minSources: cc.recurringMinSources,
+    minSensors: cc.dropboxMinSensors,
+  });
 
   const routes: Route[] = [
     {
@@ -131,6 +138,7 @@ export async function createCollector(o: CollectorOptions): Promise<Collector> {
         const p = parseIngest(v);
         if (!p.ok) throw new HttpError(400, p.error);
         const sensor = (who as { kind: "sensor"; sensor: string }).sensor;
+        if (await sensorRevoked(pool, sensor)) throw new HttpError(403, `sensor ${sensor} is revoked`);
         const result = await ingestBatch(pool, sensor, normalizeIp(req.socket.remoteAddress), p.batch);
         sendJson(res, 200, { ok: true, sensor, ...result });
       },
@@ -194,9 +202,12 @@ export async function createCollector(o: CollectorOptions): Promise<Collector> {
       method: "GET",
       path: /^\/api\/v1\/dropboxes$/,
       access: "read",
-      async handler(_req, res, u) {
+      async handler(_req, res, u, _params, who) {
         const q = query(u, dropboxQuery);
-        let items = await listFleetDropboxes(pool, rule(), q.kind ? MAX_DROPBOX_LIST : q.limit, q.min_score);
+        // Sensors use what they pull (classification, dropbox copies): they get known dropboxes only, whatever their
+        // min_score; readers see every candidate with its known / confirmed flags.
+        const onlyKnown = who?.kind === "sensor" || q.known === true;
+        let items = await listFleetDropboxes(pool, rule(), q.kind ? MAX_DROPBOX_LIST : q.limit, q.min_score, onlyKnown);
         if (q.kind) items = items.filter((d) => d.kind === q.kind).slice(0, q.limit);
         sendJson(res, 200, { source: "fleet", items });
       },

@@ -75,6 +75,9 @@ export const configSchema = z
         quotaBytes: positiveInt.default(10 * 1024 * 1024 * 1024),
         /** Messages and sessions older than this are deleted (0: keep forever). */
         maxAgeDays: nonNegInt.default(365),
+        /** Messages from `relaytrap import` age from when they were imported ("import-time"), or from their original
+         * received time like live mail ("received-time": an old archive is deleted by the next prune). */
+        pruneImported: z.enum(["import-time", "received-time"]).default("import-time"),
         pruneIntervalMs: positiveInt.default(600_000),
         /** Hard cap on the database file (SQLite max_page_count); when reached, 452 after DATA and pruning (0: none). */
         maxDatabaseBytes: nonNegInt.default(0),
@@ -232,6 +235,9 @@ export const configSchema = z
         dropboxWindowDays: positiveInt.default(90),
         recurringMinMessages: positiveInt.default(10),
         recurringMinSources: positiveInt.default(3),
+        /** A pooled dropbox is known (served to sensors, scored past 40) once this many distinct sensors saw certain
+         * relay tests to it, or an operator confirmed it (relaytrap collector-dropbox confirm). */
+        dropboxMinSensors: positiveInt.default(2),
       })
       .strict()
       .prefault({}),

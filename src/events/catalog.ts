@@ -56,6 +56,10 @@ export const EVENT_CATALOG = {
     fields: ["message", "recipient", "mode", "outbox", "attempts", "error", "permanent", "will_retry", "retry_at"],
     doc: "A delivery attempt failed; will_retry says whether another attempt is scheduled.",
   },
+  "store.pruned": {
+    fields: ["reason", "messages", "sessions", "bodies", "bytes", "older_than"],
+    doc: "The store deleted data: reason age (storage.maxAgeDays; older_than is the cut-off time), quota (storage.quotaBytes: bodies dropped, summaries kept) or storage-full (a full disk or storage.maxDatabaseBytes). bytes: raw message bytes removed. Protocol \"store\", no session.",
+  },
 } as const satisfies Record<string, { fields: readonly string[]; doc: string }>;
 
 export type EventId = keyof typeof EVENT_CATALOG;

@@ -10,6 +10,8 @@ export interface ExportOptions {
   filter: MessageFilter;
   /** Include raw bodies (base64 in jsonl). */
   raw: boolean;
+  /** Called after each message written (a damaged store stops the export part way: the caller says where). */
+  onMessage?: () => void;
 }
 
 export function exportRecord(row: MessageRow, raw: Buffer | null, withRaw: boolean): Record<string, unknown> {
@@ -79,6 +81,7 @@ export async function exportMessages(reader: StoreReader, out: Writable, o: Expo
       if (w) await w;
     }
     n++;
+    o.onMessage?.();
   }
   return n;
 }

@@ -10,6 +10,9 @@ export interface FleetVerdict {
   dropboxes: string[];
   score: number;
   tester?: string | undefined;
+  /** How sure the sensor's analyzer is that this is a relay test; absent from older sensors. Only "certain" tests (or
+   * ones without it) count towards a pooled dropbox. */
+  confidence?: "certain" | "likely" | "possible" | undefined;
 }
 
 /** A message summary; `id` is the sensor's own message id, (sensor, id) is the idempotency key. */
@@ -56,6 +59,12 @@ export interface FleetDropbox {
   firstSeen: number;
   lastSeen: number;
   tester: string | null;
-  /** 0..100: how sure the fleet is that this address collects relay tests / spam for a spammer. */
+  /** 0..100: how sure the fleet is that this address collects relay tests / spam for a spammer. Below
+   * UNKNOWN_MAX_SCORE unless known. */
   score: number;
+  /** Seen by at least collector.dropboxMinSensors distinct (not revoked) sensors, or confirmed: only known dropboxes
+   * are served to sensors. */
+  known: boolean;
+  /** An operator confirmed it (relaytrap collector-dropbox confirm). */
+  confirmed: boolean;
 }

@@ -41,6 +41,8 @@ export interface NewMessage extends MessageColumns {
   textBody: string | null;
   /** The parse found an HTML part (false when the parse failed or was given up). */
   hasHtml: boolean;
+  /** Set by `relaytrap import`: when it was stored (pruning by age goes by this, see storage.pruneImported). */
+  importedAt?: number | null;
 }
 
 export interface TranscriptLine {
@@ -88,16 +90,35 @@ export interface SessionRecord {
   closeReason: string;
 }
 
+/** Why rows or bodies were pruned: storage.maxAgeDays, storage.quotaBytes, or a full disk / storage.maxDatabaseBytes. */
+export type PruneReason = "age" | "quota" | "storage-full";
+
+/** What one reason of a prune removed. */
+export interface PruneReport {
+  reason: PruneReason;
+  messages: number;
+  sessions: number;
+  /** Bodies dropped from rows that stay (the summary row is kept). */
+  bodies: number;
+  /** Raw message bytes removed (deleted messages' and dropped bodies'). */
+  bytes: number;
+}
+
 export interface PruneResult {
   deletedMessages: number;
   deletedSessions: number;
   prunedBodies: number;
   rawBytes: number;
+  /** One entry per reason that removed anything (empty: nothing was pruned). */
+  reports: PruneReport[];
 }
 
 export interface PrunePolicy {
   /** Delete rows received before this time (ms since epoch); null: no age limit. */
   olderThan: number | null;
+  /** Imported messages (relaytrap import): "import-time" goes by when they were imported, "received-time" by their
+   * original received time like live mail. */
+  importedBy?: "import-time" | "received-time";
   /** Prune the oldest bodies until stored raw bytes are at most this. */
   quotaBytes: number;
   /** Storage is full: also free at least this many bytes of database pages (oldest bodies first, then, with no

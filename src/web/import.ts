@@ -24,6 +24,8 @@ export interface ImportCounts {
   relayTests: number;
   spam: number;
   other: number;
+  /** Imported messages received before ImportOptions.olderThan (storage.maxAgeDays ago). */
+  pastMaxAge: number;
 }
 
 export interface ImportOptions {
@@ -32,6 +34,8 @@ export interface ImportOptions {
   /** Called now and then with the counts so far (a progress bar on a TTY). */
   onProgress?: (c: ImportCounts) => void;
   now?: () => number;
+  /** storage.maxAgeDays ago (null: no age limit): imported messages received before it are counted in pastMaxAge. */
+  olderThan?: number | null;
 }
 
 interface Item {
@@ -201,7 +205,7 @@ export async function importArchive(path: string, o: ImportOptions): Promise<Imp
   const now = o.now ?? Date.now;
   const writer = await openSqliteWriter(o.dataDir);
   const reader = openSqliteReader(o.dataDir);
-  const counts: ImportCounts = { read: 0, imported: 0, duplicates: 0, failed: 0, relayTests: 0, spam: 0, other: 0 };
+  const counts: ImportCounts = { read: 0, imported: 0, duplicates: 0, failed: 0, relayTests: 0, spam: 0, other: 0, pastMaxAge: 0 };
   const seen = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   let lastProgress = 0;
@@ -238,8 +242,11 @@ export async function importArchive(path: string, o: ImportOptions): Promise<Imp
           rcptTo: env.rcptTo,
           sensorIps: o.sensorIps ?? [],
         });
+        // Pruning by age goes by this (storage.pruneImported), not by the original date kept in receivedAt.
+        row.importedAt = now();
         await writer.putMessage(row);
         counts.imported++;
+        if (o.olderThan !== undefined && o.olderThan !== null && row.receivedAt < o.olderThan) counts.pastMaxAge++;
         if (row.kind === "relay-test") counts.relayTests++;
         else if (row.kind === "spam") counts.spam++;
         else counts.other++;

@@ -3,11 +3,12 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import nodemailer from "nodemailer";
+import { openWriterDb } from "../../src/store/sqlite/db.js";
 import { runCli, startCli, tempDir, type CliProcess } from "../helpers/sensor.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 
@@ -221,5 +222,55 @@ describe("relaytrap CLI errors", () => {
     assert.deepEqual(v.testedIps, [SENSOR_IP]);
     assert.equal(v.matchesSensor, true);
     assert.equal(v.dropboxes.length, 21);
+  });
+});
+
+describe("a damaged store (relaytrap.db)", () => {
+  /** A real, checkpointed store file, then bytes overwritten: the header (not a database) or pages in the middle. */
+  function damagedStore(where: "header" | "middle"): string {
+    const dir = tempDir();
+    openWriterDb(join(dir, "relaytrap.db")).close();
+    const file = join(dir, "relaytrap.db");
+    const size = statSync(file).size;
+    const fd = openSync(file, "r+");
+    if (where === "header") writeSync(fd, Buffer.alloc(100, "garbage!"), 0, 100, 0);
+    else writeSync(fd, Buffer.alloc(Math.floor(size / 2), 0xa5), 0, Math.floor(size / 2), 8192);
+    closeSync(fd);
+    return dir;
+  }
+
+  for (const [where, error] of [
+    ["header", /file is not a database \(SQLITE_NOTADB\)/],
+    ["middle", /database disk image is malformed \(SQLITE_CORRUPT\)/],
+  ] as const) {
+    it(`run and doctor name the file, SQLite's error and the way out (${where} overwritten)`, async () => {
+      const dir = damagedStore(where);
+      const file = join(dir, "relaytrap.db");
+      const run = await runCli(["run", "--data-dir", dir, "--smtp-listen", "127.0.0.1:0"]);
+      assert.equal(run.code, 1);
+      const lines = run.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, run.stderr);
+      assert.ok(lines[0]!.startsWith(`relaytrap: store ${file}: `), run.stderr);
+      assert.match(lines[0]!, error);
+      assert.match(lines[0]!, /move it aside/);
+      assert.match(lines[0]!, /relaytrap export/);
+      assert.doesNotMatch(run.stderr, /undefined/);
+
+      const doctor = await runCli(["doctor", "--data-dir", dir]);
+      assert.equal(doctor.code, 1);
+      const store = doctor.stdout.split("\n").filter((l) => /^\S+\s+store\b/.test(l));
+      assert.equal(store.length, 1, doctor.stdout);
+      assert.match(store[0]!, /^FAIL  store {12}/);
+      assert.ok(store[0]!.includes(file), store[0]);
+      assert.match(store[0]!, /move it aside/);
+      assert.match(store[0]!, /relaytrap export/);
+    });
+  }
+
+  it("doctor says an intact store is ok", async () => {
+    const dir = tempDir();
+    openWriterDb(join(dir, "relaytrap.db")).close();
+    const doctor = await runCli(["doctor", "--data-dir", dir]);
+    assert.match(doctor.stdout, /^ok {4}store {12}.*relaytrap\.db: quick_check ok/m);
   });
 });

@@ -2,11 +2,13 @@
 // nothing corrupt, prunes, and stores again once space returns; a failing event log never stops the sensor.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "../../src/store/sqlite/driver.js";
-import { startSensor, tempDir, type TestSensor } from "../helpers/sensor.js";
+import { openSqliteWriter } from "../../src/store/sqlite/writer.js";
+import { buildRow } from "../../src/web/ingest.js";
+import { runCli, startCli, startSensor, tempDir, type TestSensor } from "../helpers/sensor.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 
 const CAP = 2 * 1024 * 1024;
@@ -203,5 +205,110 @@ describe("a failing event log never stops the sensor", () => {
     } finally {
       await t.close();
     }
+  });
+});
+
+describe("pruning never surprises (storage.maxAgeDays)", () => {
+  /** An mbox of relay tests received in 2013-2015, as a long-running trap kept them. */
+  function oldMbox(n: number): string {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = new Date(Date.UTC(2013 + (i % 3), i % 12, 1 + (i % 28), 12, 0, 0));
+      out.push(
+        `From paulette@example.net ${d.toUTCString().replace(",", "")}`,
+        `Received: from client.example ([192.0.2.${1 + (i % 200)}]) by mx.example.org; ${d.toUTCString()}`,
+        "From: paulette <paulette@example.net>",
+        "To: dropbox@yahoo.example",
+        `Subject: 198.51.100.23@pauletteOpen Relay ${i}`,
+        `Date: ${d.toUTCString()}`,
+        `Message-ID: <old${i}@example.net>`,
+        "",
+        `198.51.100.23 test ${i}`,
+        "",
+      );
+    }
+    return out.join("\n");
+  }
+
+  async function sensorRunOnce(dataDir: string): Promise<string> {
+    const cli = startCli(["run", "--data-dir", dataDir, "--smtp-listen", "127.0.0.1:0"]);
+    await cli.listening;
+    // The start-up prune runs before "ready"; a stopping sensor waits for it.
+    cli.child.kill("SIGTERM");
+    assert.deepEqual(await cli.exited, { code: 0, signal: null }, cli.stderr + cli.stdout.join("\n"));
+    return cli.stderr;
+  }
+
+  function events(dataDir: string): Array<Record<string, unknown>> {
+    const path = join(dataDir, "events.jsonl");
+    return existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+  }
+
+  it("an imported 2013-2015 mbox survives the next run with default settings, and import says when it will go", async () => {
+    const dataDir = tempDir();
+    const mbox = join(dataDir, "..", `${dataDir.split("/").pop()}.mbox`);
+    writeFileSync(mbox, oldMbox(12));
+    const imp = await runCli(["import", mbox, "--data-dir", dataDir]);
+    rmSync(mbox);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.match(imp.stdout, /imported 12 of 12 messages/);
+    // Told that these are older than storage.maxAgeDays, and that they are kept (pruned by import time).
+    assert.match(imp.stderr, /12 imported messages are older than storage\.maxAgeDays \(365\)/);
+    assert.match(imp.stderr, /storage\.pruneImported/);
+
+    await sensorRunOnce(dataDir);
+    const exported = await runCli(["export", "--data-dir", dataDir, "--no-raw"]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(exported.stdout.split("\n").filter(Boolean).length, 12, "imported history deleted by the next run");
+    assert.equal(events(dataDir).filter((e) => e.eventid === "store.pruned").length, 0);
+  });
+
+  it("import with storage.pruneImported: received-time warns that the next prune deletes what it imports", async () => {
+    const dataDir = tempDir();
+    const mbox = join(dataDir, "..", `${dataDir.split("/").pop()}.mbox`);
+    writeFileSync(mbox, oldMbox(3));
+    const imp = await runCli(["import", mbox, "--data-dir", dataDir], { RELAYTRAP_STORAGE_PRUNE_IMPORTED: "received-time" });
+    rmSync(mbox);
+    assert.equal(imp.code, 0, imp.stderr);
+    assert.match(imp.stderr, /^relaytrap: warning: 3 imported messages are older than storage\.maxAgeDays \(365\): the sensor's next prune deletes them/m);
+    // And it does: the operator chose it, the prune says so.
+    const cli = startCli(["run", "--data-dir", dataDir, "--smtp-listen", "127.0.0.1:0"], { env: { RELAYTRAP_STORAGE_PRUNE_IMPORTED: "received-time" } });
+    await cli.listening;
+    cli.child.kill("SIGTERM");
+    await cli.exited;
+    assert.match(cli.stderr, /^relaytrap: pruned 3 messages, 0 sessions \(\d+ bytes\): age, .*imports by received time\)$/m);
+    assert.equal((await runCli(["export", "--data-dir", dataDir])).stdout, "");
+  });
+
+  it("a prune by age of live messages logs a line and emits store.pruned", async () => {
+    const dataDir = tempDir();
+    const writer = await openSqliteWriter(dataDir);
+    const old = Date.now() - 400 * 86_400_000;
+    for (let i = 0; i < 3; i++) {
+      const raw = Buffer.from(`Subject: live ${i}\r\n\r\nbody ${i}\r\n`);
+      const row = await buildRow(raw, {
+        receivedAt: old + i,
+        srcIp: "192.0.2.7",
+        destIp: "127.0.0.1",
+        destPort: 25,
+        channel: "direct",
+        sessionId: `s${i}`,
+        helo: "x",
+        mailFrom: "a@example.net",
+        rcptTo: ["b@example.org"],
+        sensorIps: [],
+      });
+      await writer.putMessage(row);
+    }
+    await writer.close();
+    const stderr = await sensorRunOnce(dataDir);
+    assert.match(stderr, /^relaytrap: pruned 3 messages, 0 sessions \(\d+ bytes\): age, received before \d{4}-\d\d-\d\dT[^ ]+Z \(storage\.maxAgeDays 365\)$/m);
+    const pruned = events(dataDir).filter((e) => e.eventid === "store.pruned");
+    assert.equal(pruned.length, 1, JSON.stringify(pruned));
+    assert.equal(pruned[0]!.reason, "age");
+    assert.equal(pruned[0]!.messages, 3);
+    assert.ok((pruned[0]!.bytes as number) > 0);
+    const exported = await runCli(["export", "--data-dir", dataDir]);
+    assert.equal(exported.stdout, "");
   });
 });

@@ -41,22 +41,48 @@ function messageRecord(m: FleetMessage): Record<string, unknown> {
   };
 }
 
+type AddressRow = { role: "d" | "r"; address: string; tester: string | null; confidence: string | null };
+
 /** The addresses a message contributes to the pooled statistics. */
-export function messageAddresses(m: FleetMessage): Array<{ role: "d" | "r"; address: string; tester: string | null }> {
-  const out = new Map<string, { role: "d" | "r"; address: string; tester: string | null }>();
+export function messageAddresses(m: FleetMessage): AddressRow[] {
+  const out = new Map<string, AddressRow>();
   if (m.kind === "relay-test" && m.verdict) {
     for (const d of m.verdict.dropboxes.slice(0, MAX_ADDRESSES_PER_MESSAGE)) {
       const address = d.toLowerCase();
-      out.set(`d${address}`, { role: "d", address, tester: m.verdict.tester ?? null });
+      out.set(`d${address}`, { role: "d", address, tester: m.verdict.tester ?? null, confidence: m.verdict.confidence ?? null });
     }
   }
   if (m.kind === "spam") {
     for (const r of m.rcptTo.slice(0, MAX_ADDRESSES_PER_MESSAGE)) {
       const address = r.toLowerCase();
-      out.set(`r${address}`, { role: "r", address, tester: null });
+      out.set(`r${address}`, { role: "r", address, tester: null, confidence: null });
     }
   }
   return [...out.values()];
+}
+
+/** A revoked sensor's pushes are refused (403) and its sightings no longer count. */
+export async function sensorRevoked(pool: PgPool, sensor: string): Promise<boolean> {
+  const r = await pool.query<{ revoked_at: number | null }>("SELECT revoked_at FROM sensors WHERE name = $1", [sensor]);
+  return r.rows[0]?.revoked_at != null;
+}
+
+/** `relaytrap collector-token revoke NAME`: false when no such sensor ever pushed. */
+export async function revokeSensor(pool: PgPool, sensor: string, now = Date.now()): Promise<boolean> {
+  const r = await pool.query("UPDATE sensors SET revoked_at = COALESCE(revoked_at, $2) WHERE name = $1", [sensor, now]);
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** `relaytrap collector-dropbox confirm|unconfirm ADDRESS`. */
+export async function setDropboxConfirmed(pool: PgPool, address: string, confirmed: boolean, note: string | null = null, now = Date.now()): Promise<boolean> {
+  const a = address.toLowerCase();
+  const r = confirmed
+    ? await pool.query(
+        "INSERT INTO dropbox_confirmations (address, confirmed_at, note) VALUES ($1, $2, $3) ON CONFLICT (address) DO UPDATE SET note = COALESCE(EXCLUDED.note, dropbox_confirmations.note)",
+        [a, now, note],
+      )
+    : await pool.query("DELETE FROM dropbox_confirmations WHERE address = $1", [a]);
+  return (r.rowCount ?? 0) > 0;
 }
 
 /** Stores one batch in one transaction; rows already stored (a retried batch) are skipped, never duplicated. */
@@ -89,9 +115,9 @@ export async function ingestBatch(pool: PgPool, sensor: string, peer: string | n
         .flatMap((m) => messageAddresses(m).map((a) => ({ message_id: m.id, ...a, src_ip: m.srcIp, received_at: m.receivedAt })));
       if (addresses.length) {
         await client.query(
-          `INSERT INTO message_addresses (sensor, message_id, role, address, src_ip, received_at, tester)
-           SELECT $1, message_id, role, address, src_ip, received_at, tester
-           FROM jsonb_to_recordset($2::jsonb) AS x(message_id bigint, role text, address text, src_ip text, received_at bigint, tester text)
+          `INSERT INTO message_addresses (sensor, message_id, role, address, src_ip, received_at, tester, confidence)
+           SELECT $1, message_id, role, address, src_ip, received_at, tester, confidence
+           FROM jsonb_to_recordset($2::jsonb) AS x(message_id bigint, role text, address text, src_ip text, received_at bigint, tester text, confidence text)
            ON CONFLICT DO NOTHING`,
           [sensor, JSON.stringify(addresses)],
         );
@@ -249,45 +275,76 @@ export interface PoolingRule {
   /** A spam recipient becomes a 'recurring' dropbox with this many messages from this many distinct sources. */
   minMessages: number;
   minSources: number;
+  /** Distinct (not revoked) sensors a dropbox needs to be known without an operator's confirmation. */
+  minSensors: number;
 }
 
-/** Dropbox score: relay-test dropboxes start at 50 and gain with independent sources and sensors; recurring ones less. */
-export function dropboxScore(d: Pick<FleetDropbox, "kind" | "sources" | "sensors">): number {
-  if (d.kind === "relay-test") return Math.min(100, 50 + 10 * Math.min(Math.max(d.sources - 1, 0), 3) + 10 * Math.min(Math.max(d.sensors - 1, 0), 2));
-  return Math.min(80, 10 * Math.min(d.sources, 5) + 10 * Math.min(Math.max(d.sensors - 1, 0), 3));
+/** Distinct sources one sensor adds to a dropbox's score at most: one token inventing 40 sources counts as this many. */
+export const MAX_SOURCES_PER_SENSOR = 2;
+/** Highest score of a dropbox that is not known (too few sensors, not confirmed): below the sensors' default
+ * collectorPush.dropboxMinScore (50). */
+export const UNKNOWN_MAX_SCORE = 40;
+
+/** Dropbox score. Sources count at most MAX_SOURCES_PER_SENSOR per sensor (`sources` here is that capped sum);
+ * relay-test dropboxes start at 50 and gain with sources and sensors, recurring ones less; confirmed is 100, and a
+ * dropbox that is not known stays at UNKNOWN_MAX_SCORE at most. */
+export function dropboxScore(d: Pick<FleetDropbox, "kind" | "sources" | "sensors" | "known" | "confirmed">): number {
+  if (d.confirmed) return 100;
+  const score =
+    d.kind === "relay-test"
+      ? Math.min(100, 50 + 10 * Math.min(Math.max(d.sources - 1, 0), 3) + 10 * Math.min(Math.max(d.sensors - 1, 0), 2))
+      : Math.min(80, 10 * Math.min(d.sources, 5) + 10 * Math.min(Math.max(d.sensors - 1, 0), 3));
+  return d.known ? score : Math.min(score, UNKNOWN_MAX_SCORE);
 }
 
-/** The shared dropbox list pooled from every sensor's sightings, best score first. */
-export async function listFleetDropboxes(pool: PgPool, rule: PoolingRule, limit: number, minScore = 0): Promise<FleetDropbox[]> {
+/** The shared dropbox list pooled from every sensor's sightings, best score first. Each sensor's sightings are grouped
+ * first, so one sensor counts once however many sources it reports; revoked sensors and relay tests whose sensor was
+ * not certain of them do not count. */
+export async function listFleetDropboxes(pool: PgPool, rule: PoolingRule, limit: number, minScore = 0, onlyKnown = false): Promise<FleetDropbox[]> {
+  const counted = "JOIN sensors s ON s.name = a.sensor AND s.revoked_at IS NULL WHERE a.received_at >= $1 AND (a.role = 'r' OR a.confidence IS NULL OR a.confidence = 'certain')";
+  const pooled = (kind: string) =>
+    `SELECT p.address, '${kind}' AS kind, SUM(p.tests) AS tests, SUM(LEAST(p.sources, ${MAX_SOURCES_PER_SENSOR})) AS capped_sources,
+       MAX(f.sources) AS sources, COUNT(*) AS sensors, MIN(p.first_seen) AS first_seen, MAX(p.last_seen) AS last_seen, MAX(p.tester) AS tester
+     FROM per_sensor p JOIN fleet f ON f.role = p.role AND f.address = p.address`;
   const r = await pool.query<Record<string, unknown>>(
-    `WITH d AS (
-       SELECT address, 'relay-test' AS kind, COUNT(*) AS tests, COUNT(DISTINCT src_ip) AS sources, COUNT(DISTINCT sensor) AS sensors,
-         MIN(received_at) AS first_seen, MAX(received_at) AS last_seen, MAX(tester) AS tester
-       FROM message_addresses WHERE role = 'd' AND received_at >= $1 GROUP BY address
-     ), r AS (
-       SELECT address, 'recurring' AS kind, COUNT(*) AS tests, COUNT(DISTINCT src_ip) AS sources, COUNT(DISTINCT sensor) AS sensors,
-         MIN(received_at) AS first_seen, MAX(received_at) AS last_seen, NULL AS tester
-       FROM message_addresses WHERE role = 'r' AND received_at >= $1 GROUP BY address
-       HAVING COUNT(*) >= $2 AND COUNT(DISTINCT src_ip) >= $3
+    `WITH per_sensor AS (
+       SELECT a.role, a.address, a.sensor, COUNT(*) AS tests, COUNT(DISTINCT a.src_ip) AS sources, MIN(a.received_at) AS first_seen,
+         MAX(a.received_at) AS last_seen, MAX(a.tester) AS tester
+       FROM message_addresses a ${counted} GROUP BY a.role, a.address, a.sensor
+     ), fleet AS (
+       SELECT a.role, a.address, COUNT(DISTINCT a.src_ip) AS sources FROM message_addresses a ${counted} GROUP BY a.role, a.address
+     ),
+     d AS (${pooled("relay-test")} WHERE p.role = 'd' GROUP BY p.address),
+     r AS (${pooled("recurring")} WHERE p.role = 'r' GROUP BY p.address HAVING SUM(p.tests) >= $2 AND MAX(f.sources) >= $3),
+     c AS (SELECT address, 'relay-test' AS kind, 0 AS tests, 0 AS capped_sources, 0 AS sources, 0 AS sensors, confirmed_at AS first_seen,
+       confirmed_at AS last_seen, NULL AS tester FROM dropbox_confirmations),
+     x AS (
+       SELECT * FROM d
+       UNION ALL SELECT * FROM r WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.address = r.address)
+       UNION ALL SELECT * FROM c WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.address = c.address) AND NOT EXISTS (SELECT 1 FROM r WHERE r.address = c.address)
      )
-     SELECT * FROM d UNION ALL SELECT * FROM r WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.address = r.address)`,
+     SELECT x.*, k.address IS NOT NULL AS confirmed FROM x LEFT JOIN dropbox_confirmations k ON k.address = x.address`,
     [rule.since, rule.minMessages, rule.minSources],
   );
   const items: FleetDropbox[] = r.rows.map((x) => {
+    const confirmed = x.confirmed === true;
+    const sensors = Number(x.sensors);
     const base = {
       address: x.address as string,
       kind: x.kind as FleetDropbox["kind"],
       tests: Number(x.tests),
       sources: Number(x.sources),
-      sensors: Number(x.sensors),
+      sensors,
       firstSeen: Number(x.first_seen),
       lastSeen: Number(x.last_seen),
       tester: (x.tester as string | null) ?? null,
+      known: confirmed || sensors >= rule.minSensors,
+      confirmed,
     };
-    return { ...base, score: dropboxScore(base) };
+    return { ...base, score: dropboxScore({ ...base, sources: Number(x.capped_sources) }) };
   });
   return items
-    .filter((d) => d.score >= minScore)
+    .filter((d) => d.score >= minScore && (!onlyKnown || d.known))
     .sort((a, b) => b.score - a.score || b.tests - a.tests || b.lastSeen - a.lastSeen || (a.address < b.address ? -1 : 1))
     .slice(0, Math.min(Math.max(1, limit), 100_000));
 }

@@ -1,6 +1,6 @@
 // Opening the SQLite database: pragmas for durability, numbered migrations applied in a transaction, row mapping.
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "./driver.js";
 import type { EnvelopeKey, MessageRow, SessionRecord, StoredKind } from "../types.js";
@@ -42,6 +42,27 @@ export function openWriterDb(path: string, opts: { maxDatabaseBytes?: number } =
     db.pragma(`max_page_count = ${Math.max(1, Math.floor(opts.maxDatabaseBytes / pageSize))}`);
   }
   return db;
+}
+
+/** SQLite result codes that mean the file itself is damaged (not a full disk, a lock or a permission). */
+const DAMAGED_CODES = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_VTAB", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_INDEX"]);
+
+export function isDamaged(code: string | null | undefined): boolean {
+  return code !== null && code !== undefined && (DAMAGED_CODES.has(code) || code.startsWith("SQLITE_CORRUPT"));
+}
+
+/** How to get going again with a damaged store, and keep what is readable (one line, for run and doctor). */
+export function recoveryHint(path: string): string {
+  const dir = dirname(path);
+  const aside = join(dir, "damaged");
+  return `move it aside (mkdir ${aside} && mv ${path}* ${aside}/): the next start creates a new store; then \`relaytrap export --data-dir ${aside}\` saves what is readable`;
+}
+
+/** One line naming the store file and SQLite's own error (message and code), with the way out when the file is damaged. */
+export function describeStoreError(path: string, err: { message?: unknown; code?: unknown }): string {
+  const code = typeof err.code === "string" ? err.code : null;
+  const message = typeof err.message === "string" && err.message !== "" ? err.message : (code ?? "unknown error");
+  return `store ${path}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}${isDamaged(code) ? `: the file is damaged; ${recoveryHint(path)}` : ""}`;
 }
 
 export function migrate(db: Db, migrations = loadMigrations()): void {

@@ -87,6 +87,22 @@ describe("sqlite store", () => {
     assert.equal(a.deletedMessages, 40);
     assert.equal(reader.countMessages(), 10);
     assert.equal(writer.rawBytes(), 1000);
+    assert.deepEqual(q.reports, [{ reason: "quota", messages: 0, sessions: 0, bodies: 30, bytes: 3000 }]);
+    assert.deepEqual(a.reports, [{ reason: "age", messages: 40, sessions: 0, bodies: 0, bytes: 1000 }]);
+    assert.deepEqual((await writer.prune({ olderThan: 1040, quotaBytes: 1e12 })).reports, [], "nothing pruned, nothing reported");
+  });
+
+  it("ages imported messages from their import unless told to go by their received time", async () => {
+    const imported = (n: number, importedAt: number) => ({ ...msg(n, 500 + n), channel: "import", importedAt });
+    await Promise.all([writer.putMessage(imported(100, 700)), writer.putMessage(imported(101, 5000)), writer.putMessage(imported(102, 9000))]);
+    const before = reader.countMessages();
+    // All three were received (600..602) before the cut-off; only the one imported before it goes. Live rows (1040..) stay.
+    const r = await writer.prune({ olderThan: 1000, quotaBytes: 1e12 });
+    assert.deepEqual(r.reports.map((x) => [x.reason, x.messages]), [["age", 1]]);
+    assert.deepEqual(reader.listMessages({ limit: 1000 }).filter((m) => m.channel === "import").map((m) => m.subject), ["m102", "m101"]);
+    const rest = await writer.prune({ olderThan: 1000, quotaBytes: 1e12, importedBy: "received-time" });
+    assert.equal(rest.deletedMessages, 2);
+    assert.equal(reader.countMessages(), before - 3);
   });
 
   it("runs store-module statements durably and rejects a bad one alone", async () => {

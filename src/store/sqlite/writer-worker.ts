@@ -1,8 +1,8 @@
 // The single SQLite writer, in a worker thread so fsyncs never stall SMTP sessions. Group commit: every request that
 // arrived while the previous commit was running is written in one transaction and one fsync.
 import { parentPort, workerData } from "node:worker_threads";
-import type { NewMessage, PrunePolicy, PruneResult, SessionRecord } from "../types.js";
-import { openWriterDb } from "./db.js";
+import type { NewMessage, PrunePolicy, PruneReason, PruneReport, PruneResult, SessionRecord } from "../types.js";
+import { openWriterDb, type Db } from "./db.js";
 
 /** A statement for store/ modules (outbox, dropboxes, ...): run in the next group commit, durable when answered. */
 export interface ExecArg {
@@ -12,7 +12,8 @@ export interface ExecArg {
 
 /** A message row as bound to the INSERT: JSON columns already serialized on the main thread, because a structured
  * clone of the object graphs (headers, verdict, attachments) to this thread costs more than JSON.stringify there. */
-export type MessageParams = Omit<NewMessage, "raw" | "rcptTo" | "verdict" | "attachments" | "headers" | "hasHtml"> & {
+export type MessageParams = Omit<NewMessage, "raw" | "rcptTo" | "verdict" | "attachments" | "headers" | "hasHtml" | "importedAt"> & {
+  importedAt: number | null;
   rcptTo: string;
   rcptCount: number;
   bodyStored: 0 | 1;
@@ -48,15 +49,27 @@ if (!parentPort) throw new Error("writer-worker must run in a worker thread");
 const port = parentPort;
 const { path, maxDatabaseBytes } = workerData as { path: string; maxDatabaseBytes?: number };
 
-const db = openWriterDb(path, { maxDatabaseBytes });
-let rawBytes = (db.prepare("SELECT COALESCE(SUM(size), 0) AS n FROM messages WHERE body_stored = 1").get() as { n: number }).n;
+let opened: { db: Db; rawBytes: number };
+try {
+  const db = openWriterDb(path, { maxDatabaseBytes });
+  opened = { db, rawBytes: (db.prepare("SELECT COALESCE(SUM(size), 0) AS n FROM messages WHERE body_stored = 1").get() as { n: number }).n };
+} catch (err) {
+  // A thrown SqliteError reaches the main thread as a bare {code}: its message (what SQLite said) would be lost, so the
+  // failure to open goes back as the answer to the ready handshake (id 0), and the thread exits. Not by throwing: an
+  // uncaught error can overtake the message, while a Worker delivers pending messages before its "exit" event.
+  const e = err as { message?: string; code?: string };
+  port.postMessage({ id: 0, ok: false, error: e.message ?? String(err), code: e.code ?? null, rawBytes: 0 });
+  process.exit(1);
+}
+const db = opened.db;
+let rawBytes = opened.rawBytes;
 
 const insertMessage = db.prepare(`INSERT INTO messages (queue_id, session_id, received_at, src_ip, src_port, dest_ip,
   dest_port, channel, helo, mail_from, rcpt_to, rcpt_count, subject, from_hdr, to_hdr, date_hdr, date_iso, message_id_hdr,
-  size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers, text_body, has_html)
+  size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers, text_body, has_html, imported_at)
   VALUES (@queueId, @sessionId, @receivedAt, @srcIp, @srcPort, @destIp, @destPort, @channel, @helo, @mailFrom, @rcptTo,
   @rcptCount, @subject, @fromHeader, @toHeader, @dateHeader, @date, @messageIdHeader, @size, @sha256, @bodyStored,
-  @dropReason, @kind, @verdict, @parseError, @attachments, @headers, @textBody, @hasHtml)`);
+  @dropReason, @kind, @verdict, @parseError, @attachments, @headers, @textBody, @hasHtml, @importedAt)`);
 const insertRaw = db.prepare("INSERT INTO message_raw (message_id, data) VALUES (?, ?)");
 const insertSession = db.prepare(`INSERT OR REPLACE INTO sessions (id, protocol, channel, started_at, ended_at, src_ip,
   src_port, dest_ip, dest_port, target, helo, rdns, tls, auth, transcript, transcript_truncated, commands, messages,
@@ -74,46 +87,72 @@ function putSession(s: SessionParams): void {
 }
 
 function prune(p: PrunePolicy): PruneResult {
-  const result: PruneResult = { deletedMessages: 0, deletedSessions: 0, prunedBodies: 0, rawBytes: 0 };
+  const reports = new Map<PruneReason, PruneReport>();
+  const report = (reason: PruneReason): PruneReport => {
+    let r = reports.get(reason);
+    if (!r) reports.set(reason, (r = { reason, messages: 0, sessions: 0, bodies: 0, bytes: 0 }));
+    return r;
+  };
+  const delRaw = db.prepare("DELETE FROM message_raw WHERE message_id = ?");
+  const delMsg = db.prepare("DELETE FROM messages WHERE id = ?");
   if (p.olderThan !== null) {
-    const old = db.prepare("SELECT id, size, body_stored FROM messages WHERE received_at < ? ORDER BY id LIMIT ?");
-    const delRaw = db.prepare("DELETE FROM message_raw WHERE message_id = ?");
-    const delMsg = db.prepare("DELETE FROM messages WHERE id = ?");
-    for (;;) {
-      const rows = old.all(p.olderThan, PRUNE_BATCH) as { id: number; size: number; body_stored: number }[];
-      if (rows.length === 0) break;
-      db.transaction(() => {
-        for (const r of rows) {
-          delRaw.run(r.id);
-          delMsg.run(r.id);
-          if (r.body_stored === 1) rawBytes -= r.size;
-        }
-      })();
-      result.deletedMessages += rows.length;
+    const age = report("age");
+    // Imported history keeps its original received_at (for the graphs); by default it ages from its import instead.
+    const byImport = p.importedBy !== "received-time";
+    const selects = byImport
+      ? [
+          db.prepare("SELECT id, size, body_stored FROM messages WHERE received_at < ? AND imported_at IS NULL ORDER BY id LIMIT ?"),
+          db.prepare("SELECT id, size, body_stored FROM messages WHERE imported_at < ? ORDER BY id LIMIT ?"),
+        ]
+      : [db.prepare("SELECT id, size, body_stored FROM messages WHERE received_at < ? ORDER BY id LIMIT ?")];
+    for (const old of selects) {
+      for (;;) {
+        const rows = old.all(p.olderThan, PRUNE_BATCH) as { id: number; size: number; body_stored: number }[];
+        if (rows.length === 0) break;
+        db.transaction(() => {
+          for (const r of rows) {
+            delRaw.run(r.id);
+            delMsg.run(r.id);
+            if (r.body_stored === 1) {
+              rawBytes -= r.size;
+              age.bytes += r.size;
+            }
+          }
+        })();
+        age.messages += rows.length;
+      }
     }
-    result.deletedSessions = db.prepare("DELETE FROM sessions WHERE started_at < ?").run(p.olderThan).changes;
+    age.sessions = db.prepare("DELETE FROM sessions WHERE started_at < ?").run(p.olderThan).changes;
     db.prepare("DELETE FROM proxy_requests WHERE at < ?").run(p.olderThan);
     db.prepare("DELETE FROM proxy_sessions WHERE started_at < ?").run(p.olderThan);
   }
   const oldestBodies = db.prepare("SELECT id, size FROM messages WHERE body_stored = 1 ORDER BY id LIMIT ?");
-  const delRaw = db.prepare("DELETE FROM message_raw WHERE message_id = ?");
   const markPruned = db.prepare("UPDATE messages SET body_stored = 0, drop_reason = 'quota' WHERE id = ?");
   while (rawBytes > p.quotaBytes) {
     const rows = oldestBodies.all(PRUNE_BATCH) as { id: number; size: number }[];
     if (rows.length === 0) break;
+    const quota = report("quota");
     db.transaction(() => {
       for (const r of rows) {
         if (rawBytes <= p.quotaBytes) break;
         delRaw.run(r.id);
         markPruned.run(r.id);
         rawBytes -= r.size;
-        result.prunedBodies++;
+        quota.bodies++;
+        quota.bytes += r.size;
       }
     })();
   }
-  if (p.freeBytes) freeSpace(p.freeBytes, result);
+  if (p.freeBytes) freeSpace(p.freeBytes, report("storage-full"));
+  const list = [...reports.values()].filter((r) => r.messages + r.sessions + r.bodies > 0);
+  const result: PruneResult = {
+    deletedMessages: list.reduce((n, r) => n + r.messages, 0),
+    deletedSessions: list.reduce((n, r) => n + r.sessions, 0),
+    prunedBodies: list.reduce((n, r) => n + r.bodies, 0),
+    rawBytes,
+    reports: list,
+  };
   if (result.deletedMessages > 0 || result.prunedBodies > 0) db.pragma("incremental_vacuum");
-  result.rawBytes = rawBytes;
   return result;
 }
 
@@ -123,7 +162,7 @@ const FREE_BATCH = 50;
 const FREE_MAX_STEPS = 200;
 
 /** Storage is full (the storage cap or the disk): frees `bytes` of pages, oldest bodies first, then oldest rows. */
-function freeSpace(bytes: number, result: PruneResult): void {
+function freeSpace(bytes: number, result: PruneReport): void {
   const pageSize = db.pragma("page_size", { simple: true }) as number;
   const freeBytes = () => (db.pragma("freelist_count", { simple: true }) as number) * pageSize;
   const target = freeBytes() + bytes;
@@ -142,7 +181,8 @@ function freeSpace(bytes: number, result: PruneResult): void {
           delRaw.run(r.id);
           markPruned.run(r.id);
           rawBytes -= r.size;
-          result.prunedBodies++;
+          result.bodies++;
+          result.bytes += r.size;
         }
       })();
       continue;
@@ -155,12 +195,15 @@ function freeSpace(bytes: number, result: PruneResult): void {
       for (const r of msgs) {
         delRaw.run(r.id);
         delMsg.run(r.id);
-        if (r.body_stored === 1) rawBytes -= r.size;
+        if (r.body_stored === 1) {
+          rawBytes -= r.size;
+          result.bytes += r.size;
+        }
       }
       for (const s of sessions) delSession.run(s.id);
     })();
-    result.deletedMessages += msgs.length;
-    result.deletedSessions += sessions.length;
+    result.messages += msgs.length;
+    result.sessions += sessions.length;
   }
 }
 

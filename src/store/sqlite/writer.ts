@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { NewMessage, PrunePolicy, PruneResult, SessionRecord, StoreWriter } from "../types.js";
-import { DB_FILE } from "./db.js";
+import { DB_FILE, describeStoreError } from "./db.js";
 import type { MessageParams, SessionParams, WriterRequest, WriterResponse } from "./writer-worker.js";
 
 /** How long a closing writer thread may take to exit by itself before it is terminated. */
@@ -30,8 +30,9 @@ type Payload = WriterRequest extends infer R ? (R extends { id: number } ? Omit<
 
 export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes?: number } = {}): Promise<StoreWriter> {
   mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, DB_FILE);
   const worker = new Worker(new URL("./writer-worker.js", import.meta.url), {
-    workerData: { path: join(dataDir, DB_FILE), maxDatabaseBytes: opts.maxDatabaseBytes ?? 0 },
+    workerData: { path, maxDatabaseBytes: opts.maxDatabaseBytes ?? 0 },
   });
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -51,14 +52,25 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
       else p.reject(new StoreError(res.error, res.code));
     }
   });
-  const fail = (err: Error) => {
-    dead = err;
-    for (const p of pending.values()) p.reject(new StoreError(`store writer stopped: ${err.message}`, null));
+  const fail = (err: unknown) => {
+    // What a worker throws arrives structured-cloned: a SqliteError as a bare {code}, without its message.
+    const e = (err ?? {}) as { message?: unknown; code?: unknown };
+    const code = typeof e.code === "string" ? e.code : null;
+    const message = typeof e.message === "string" && e.message !== "" ? e.message : (code ?? String(err));
+    dead = err instanceof Error ? err : new Error(message);
+    for (const p of pending.values()) p.reject(new StoreError(`store writer stopped: ${describeStoreError(path, { message, code })}`, code));
     pending.clear();
   };
   worker.on("error", fail);
   worker.on("exit", (code) => fail(new Error(`writer exited with code ${code}`)));
-  await ready;
+  try {
+    await ready;
+  } catch (err) {
+    // Opening failed (a damaged file, no permission, ...): one line naming the file and what SQLite said.
+    const e = err as StoreError;
+    if (!e.message.startsWith("store writer stopped:")) throw new StoreError(describeStoreError(path, e), e.code);
+    throw err;
+  }
 
   // Requests made in one event-loop turn go to the worker in one message (they are committed together anyway). Lazy
   // requests (session rows, proxy rows: no reply to a client waits on them) ride along with the next one, or go after
@@ -110,9 +122,10 @@ export async function openSqliteWriter(dataDir: string, opts: { maxDatabaseBytes
 }
 
 function messageParams(m: NewMessage): MessageParams {
-  const { raw, rcptTo, verdict, attachments, headers, hasHtml, ...plain } = m;
+  const { raw, rcptTo, verdict, attachments, headers, hasHtml, importedAt, ...plain } = m;
   return {
     ...plain,
+    importedAt: importedAt ?? null,
     rcptTo: JSON.stringify(rcptTo),
     rcptCount: rcptTo.length,
     bodyStored: raw ? 1 : 0,
