@@ -190,6 +190,26 @@ const X_HEADER = /^x-/;
 const TEST_HEADER_WORDS = /relay|test|proxy|check|probe|listme|dsbl|target/;
 const NOT_TEST_HEADER_WORDS = /spam|virus|dkim|spf|auth|exchange|scan|antivirus/;
 
+/** X- headers an MTA, webmail or client fills with the sender's own address: never a test position. */
+const TRACE_HEADER_WORDS = /originat|sender|client|forward|real-?ip|remote|source|src|peer|auth|mailer|ms-|exchange|barracuda|ironport|virus|relays-|report|status|level|score|flag/;
+/** An X- header value at most this long may be test-shaped (just an IP, perhaps with relay words). */
+const MAX_TEST_HEADER_VALUE = 120;
+
+/** An X- header whose value is only IPs and relay words ("X-SpamInfo: relay 198.51.100.23"), unless a trace header. */
+export function isTestShapedHeader(key: string, value: string): boolean {
+  if (value.length > MAX_TEST_HEADER_VALUE || !hasDigitQuick(value) || TRACE_HEADER_WORDS.test(key)) return false;
+  const shape = shapeOf(value);
+  return shape.residue <= 2 + (shape.strong.length > 0 ? 4 : 0) && findIps(value).length > 0;
+}
+
+function hasDigitQuick(t: string): boolean {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
+}
+
 /** X- headers named like a relay test would name them (X-Relay-Test, X-Tested-IP, X-Proxy-Check...). */
 export function isTestHeaderName(key: string): boolean {
   return X_HEADER.test(key) && TEST_HEADER_WORDS.test(key) && !NOT_TEST_HEADER_WORDS.test(key);
@@ -242,12 +262,27 @@ export function addresses(text: string | null): string[] {
 export const ANGLE_BRACKETS = /^\s*<|>\s*$/g;
 
 /** The fields analysis scans, each with its position. */
+/** Body text beyond which a message is a page, not a test: its subject is no test position. */
+export const MAX_TEST_MESSAGE_BODY_CHARS = 16 * 1024;
+
+/**
+ * A message whose subject can be a test position: a relay test carries its payload in a short mail. A long page (an
+ * HTML body past SHORT_BODY_CHARS, or any body past MAX_TEST_MESSAGE_BODY_CHARS) with "relay test <ip>" in its subject
+ * is a phishing or spam page borrowing the words.
+ */
+export function subjectCanBeTest(msg: ParsedMessage, body: string): boolean {
+  const n = body.length > MAX_TEST_MESSAGE_BODY_CHARS ? body.length : body.trim().length;
+  if (n > MAX_TEST_MESSAGE_BODY_CHARS) return false;
+  return !(msg.html !== null && n > SHORT_BODY_CHARS);
+}
+
 export function scanFields(msg: ParsedMessage, body: string, headers: readonly HeaderField[], envLocals: ReadonlyArray<[string, string]>): ScanField[] {
   const fields: ScanField[] = [];
   const subject = (msg.subject ?? "").slice(0, MAX_SUBJECT_CHARS);
   if (subject !== "") {
     const shape = shapeOf(subject);
-    fields.push({ name: "subject", text: subject, position: isTestShaped(shape, SUBJECT_SLACK[0], SUBJECT_SLACK[1]) ? "subject-test" : "subject", shape });
+    const test = isTestShaped(shape, SUBJECT_SLACK[0], SUBJECT_SLACK[1]) && subjectCanBeTest(msg, body);
+    fields.push({ name: "subject", text: subject, position: test ? "subject-test" : "subject", shape });
   }
   const trimmed = body.trim();
   if (trimmed !== "") {
@@ -266,7 +301,8 @@ export function scanFields(msg: ParsedMessage, body: string, headers: readonly H
       const at = v.lastIndexOf("@");
       fields.push({ name: "message-id", text: at >= 0 ? v.slice(0, at) : v, position: "message-id" });
     } else if (h.key.startsWith("x-")) {
-      fields.push({ name: `header:${h.key}`, text: h.value, position: isTestHeaderName(h.key) ? "header-test" : "header" });
+      const test = isTestHeaderName(h.key) || isTestShapedHeader(h.key, h.value);
+      fields.push({ name: `header:${h.key}`, text: h.value, position: test ? "header-test" : "header" });
     }
   }
   return fields;
