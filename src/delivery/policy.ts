@@ -1,6 +1,7 @@
 // Delivery policy, pure: which recipients of a stored message get a delivery, or why not. No sockets, no store;
 // the caller passes the counters (deliveries already reserved in the cap window, read from the store).
 import type { Verdict } from "../analysis/types.js";
+import { isActionable } from "../analysis/confidence.js";
 import type { StoredKind } from "../store/types.js";
 
 /** The cap window: caps are "per day", a rolling 24 hours. */
@@ -39,6 +40,7 @@ export type SkipReason =
   | "disabled"
   | "kill-switch"
   | "not-relay-test"
+  | "not-certain"
   | "not-matching-sensor"
   | "no-dropbox"
   | "no-body"
@@ -93,6 +95,8 @@ export function decide(input: PolicyInput): Decision {
   let candidates: string[];
   if (m.kind === "relay-test" && v?.kind === "relay-test") {
     mode = "relay-test";
+    // only a relay test analysis is certain of leaves the machine (issue 15)
+    if (!isActionable(v)) return skipAll(mode, "not-certain", dryRun);
     if (!v.matchesSensor) return skipAll(mode, "not-matching-sensor", dryRun);
     candidates = v.dropboxes;
   } else if (m.kind === "spam" && c.dropboxCopies) {

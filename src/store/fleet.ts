@@ -10,6 +10,8 @@ export interface FleetVerdict {
   dropboxes: string[];
   score: number;
   tester?: string | undefined;
+  /** Relay-test confidence; the collector counts and shares only "certain" tests. Absent from older sensors. */
+  confidence?: "certain" | "likely" | "possible" | null | undefined;
 }
 
 /** A message summary; `id` is the sensor's own message id, (sensor, id) is the idempotency key. */
@@ -19,6 +21,8 @@ export interface FleetMessage extends Pick<MessageRow, EnvelopeKey> {
   sha256: string;
   kind: StoredKind;
   verdict: FleetVerdict | null;
+  /** The message's relay-test confidence (the verdict's), for the collector's "certain only" counts. */
+  confidence?: "certain" | "likely" | "possible" | null | undefined;
   bodyStored: boolean;
   /** The raw message, base64; only when the sensor is configured to push bodies. */
   raw?: string | undefined;
