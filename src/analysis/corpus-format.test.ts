@@ -13,7 +13,8 @@ const CORPUS = fileURLToPath(new URL("../../../test/fixtures/corpus/", import.me
 /** The negatives the corpus promises at least (issue 15). */
 const MIN_NEGATIVES = 75;
 
-const LABELS = new Set(["positive", "negative"]);
+// The agreed sidecar format: "relay-test" | "negative".
+const LABELS = new Set(["relay-test", "negative"]);
 const SIDECAR_KEYS = ["dropboxes", "envelope", "label", "provenance", "sensorIp", "style", "testedIps"];
 const ENVELOPE_KEYS = ["clientIp", "helo", "mailFrom", "rcptTo"];
 const STYLE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -38,7 +39,7 @@ function sidecarProblems(name: string, side: unknown): string[] {
   if (typeof side.style !== "string" || !STYLE.test(side.style)) out.push(`style ${JSON.stringify(side.style)}`);
   else if (name.startsWith("neg-") && !new RegExp(`^neg-${side.style}-\\d+\\.eml$`).test(name)) out.push(`style ${side.style} is not the kind in the file name`);
   if (name.startsWith("neg-") && side.label !== "negative") out.push("neg- file not labelled negative");
-  if (name.startsWith("pos-") && side.label !== "positive") out.push("pos- file not labelled positive");
+  if (name.startsWith("pos-") && side.label !== "relay-test") out.push("pos- file not labelled relay-test");
   if (typeof side.sensorIp !== "string" || isIP(side.sensorIp) === 0) out.push(`sensorIp ${JSON.stringify(side.sensorIp)}`);
   if (typeof side.provenance !== "string" || side.provenance.trim() === "") out.push("no provenance");
   if (!isStringArray(side.testedIps) || !side.testedIps.every((ip) => isIP(ip) !== 0)) out.push("testedIps not an array of IPs");

@@ -262,6 +262,9 @@ export function addresses(text: string | null): string[] {
 export const ANGLE_BRACKETS = /^\s*<|>\s*$/g;
 
 /** The fields analysis scans, each with its position. */
+/** A reply or forward ("Re: is 198.51.100.23 an open relay?"): people discussing a test, not a test. */
+const REPLY_PREFIX = /^\s*(?:re|fwd?|aw|wg|sv|vs|tr|rv|antw|odp|r)\s*(?:\[\d+\])?\s*:|^\s*(?:回复|答复|转发)\s*[:：]/i;
+
 /** Body text beyond which a message is a page, not a test: its subject is no test position. */
 export const MAX_TEST_MESSAGE_BODY_CHARS = 16 * 1024;
 
@@ -281,7 +284,7 @@ export function scanFields(msg: ParsedMessage, body: string, headers: readonly H
   const subject = (msg.subject ?? "").slice(0, MAX_SUBJECT_CHARS);
   if (subject !== "") {
     const shape = shapeOf(subject);
-    const test = isTestShaped(shape, SUBJECT_SLACK[0], SUBJECT_SLACK[1]) && subjectCanBeTest(msg, body);
+    const test = isTestShaped(shape, SUBJECT_SLACK[0], SUBJECT_SLACK[1]) && subjectCanBeTest(msg, body) && !REPLY_PREFIX.test(subject);
     fields.push({ name: "subject", text: subject, position: test ? "subject-test" : "subject", shape });
   }
   const trimmed = body.trim();

@@ -32,7 +32,7 @@ export interface TesterSignature {
   source: string;
   /** Envelope + header/body pattern of a named tool: may make a verdict certain. */
   specific: boolean;
-  /** Points it adds to the score. */
+  /** Points it adds to the score (below 40: supporting, a bare phrase never makes a relay test alone). */
   weight: number;
   /** Returns the matching excerpt, or null. */
   match: (s: SignatureInput) => string | null;
@@ -78,7 +78,8 @@ function checkerRcpt(domains: string): RegExp {
 
 // The phrase "relay test", "open relay check(er)", not inside a host name or URL ("www.openrelaycheck.com").
 const RELAY_PHRASE = /(?<![\w./@-])(?:open[ _-]?)?relay[ _-]?(?:test|check)(?:ing|er)?(?![\w-]|\.\w)/i;
-const MX_PHRASE = /(?<![\w./@-])mx[ _-]?(?:check|test)(?![\w-]|\.\w)/i;
+// "MX check" naming a host: the host is the tested relay (the IP is the one the client connected to).
+const MX_PHRASE = /(?<![\w./@-])mx[ _-]?(?:check|test)(?![\w-]|\.\w)[^\n]{0,40}?(?<![\w.-])(?:[a-z0-9-]{1,63}\.){1,6}[a-z]{2,24}(?![\w.-])/i;
 const SWAKS_MAILER = /^swaks\b/i;
 const SWAKS_SUBJECT = /^test (Mon|Tue|Wed|Thu|Fri|Sat|Sun), /;
 const SWAKS_BODY = /^\s*This is a test mailing/;
@@ -192,7 +193,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     recognisedBy: "\"Nessus\" with relay/test in a test subject or short body, plus an envelope address at nessus.org",
     source: "imitates Nessus smtp_relay.nasl",
     specific: false,
-    weight: 50,
+    weight: 30,
     match: (s) => re(/\bnessus\b[^\n]{0,40}\b(relay|test)/i, testSubject(s), shortBody(s).slice(0, SHORT_BODY)) ?? envelope(s, /@nessus\.org\b/i),
   },
   {
@@ -202,7 +203,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     recognisedBy: "\"OpenVAS\"/\"Greenbone\" with relay/test in a test subject or short body",
     source: "imitates OpenVAS smtp relay NVT",
     specific: false,
-    weight: 50,
+    weight: 30,
     match: (s) => re(/\b(openvas|greenbone)\b[^\n]{0,40}\b(relay|test)/i, testSubject(s), shortBody(s)),
   },
   {
@@ -225,7 +226,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     recognisedBy: "the phrase alone (a bare phrase: never certain)",
     source: "imitates the PROMISCUOUS RELAY test mails",
     specific: false,
-    weight: 50,
+    weight: 30,
     match: (s) => re(/PROMISCUOUS[ _-]?RELAY/i, testSubject(s), shortBody(s)),
   },
   {
@@ -235,7 +236,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     recognisedBy: "the subject phrase alone (never certain)",
     source: "imitates scanner relay checks",
     specific: false,
-    weight: 50,
+    weight: 30,
     match: (s) => re(/\bmail relaying test\b/i, testSubject(s)),
   },
   {
@@ -245,14 +246,14 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     recognisedBy: "the phrase alone (never certain)",
     source: "imitates hand-run relay tests",
     specific: false,
-    weight: 50,
+    weight: 30,
     match: (s) => re(RELAY_PHRASE, testSubject(s), shortBody(s)),
   },
   {
     name: "mx-check",
     kind: "phrase",
     description: "\"MX check\" tests naming only the target host (the tested IP is the one connected to)",
-    recognisedBy: "\"MX check\"/\"MX test\" in a test subject or a short body (never certain)",
+    recognisedBy: "\"MX check\"/\"MX test\" followed by a host name in a test subject or a short body (never certain)",
     source: "imitates MX-check relay tests",
     specific: false,
     weight: 50,
