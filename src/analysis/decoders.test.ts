@@ -152,11 +152,12 @@ test("envelope: literal, %-hack, quoted, bang, plain", () => {
 test("signature table: names are unique and each example matches", () => {
   const names = KNOWN_TESTER_SIGNATURES.map((s) => s.name);
   assert.equal(new Set(names).size, names.length);
-  const base: SignatureInput = { subject: "", subjectIsTest: true, body: "", headers: [], mailFrom: "", rcpts: [] };
+  const base: SignatureInput = { subject: "", subjectIsTest: true, shortMail: true, body: "", headers: [], mailFrom: "", rcpts: [] };
   const cases: Array<[string, Partial<SignatureInput>]> = [
     ["dsbl", { body: "DSBL LISTME: smtp 198.51.100.23 abc" }],
     ["promiscuous-relay", { subject: "PROMISCUOUS RELAY" }],
-    ["nessus", { subject: "Nessus relay test" }],
+    ["nessus", { subject: "Nessus relay test", mailFrom: "<nessus@nessus.org>" }],
+    ["nessus-phrase", { subject: "Nessus relay test" }],
     ["openvas", { subject: "OpenVAS relay check" }],
     ["scanner-mail-relaying-test", { subject: "Mail relaying test" }],
     ["nmap-smtp-open-relay", { rcpts: ["<relaytest@nmap.scanme.org>"] }],

@@ -40,6 +40,9 @@ export interface ScanField {
   shape?: Shape;
 }
 
+const DNS_NAME_AFTER = /^\.(?:[a-z0-9-]{1,63}\.){0,8}[a-z]{2,24}(?![\w-])/i;
+const HEX_TOKEN = /(?<![0-9A-Za-z])0[xX][0-9A-Fa-f]{1,8}(?![0-9A-Za-z])/g;
+
 export const STRONG_RELAY_WORDS = /open[\s_-]*relay|relay|proxy|listme|promiscuous/gi;
 export const WEAK_RELAY_WORDS = /test|check|probe|scan/gi;
 
@@ -56,8 +59,13 @@ export function shapeOf(text: string): Shape {
   const ips = findIps(text);
   for (let i = ips.length - 1; i >= 0; i--) {
     const m = ips[i];
-    if (m) rest = rest.slice(0, m.index) + " " + rest.slice(m.end);
+    if (!m) continue;
+    // a DNS name after the IP ("23.100.51.198.in-addr.arpa", "...relays.example.net") is part of the IP's query name
+    const after = DNS_NAME_AFTER.exec(rest.slice(m.end, m.end + 256));
+    rest = rest.slice(0, m.index) + " " + rest.slice(m.end + (after ? after[0].length : 0));
   }
+  // hex-integer IP forms ("0xC6336417", "0xc6.0x33.0x64.0x17") are not words
+  if (rest.includes("0x") || rest.includes("0X")) rest = rest.replace(HEX_TOKEN, " ");
   // one pass per word list: collect each match while blanking it out. Most texts have none: a test() is
   // cheaper than a replace() with a callback that finds nothing.
   const strong: string[] = [];
@@ -264,6 +272,10 @@ export const ANGLE_BRACKETS = /^\s*<|>\s*$/g;
 /** The fields analysis scans, each with its position. */
 /** A reply or forward ("Re: is 198.51.100.23 an open relay?"): people discussing a test, not a test. */
 const REPLY_PREFIX = /^\s*(?:re|fwd?|aw|wg|sv|vs|tr|rv|antw|odp|r)\s*(?:\[\d+\])?\s*:|^\s*(?:回复|答复|转发)\s*[:：]/i;
+
+export function isReply(subject: string): boolean {
+  return REPLY_PREFIX.test(subject);
+}
 
 /** Body text beyond which a message is a page, not a test: its subject is no test position. */
 export const MAX_TEST_MESSAGE_BODY_CHARS = 16 * 1024;

@@ -26,7 +26,7 @@ import {
   type Finding,
 } from "./decoders.js";
 import { decodeEnvelope, isRoleAddress, type UnwrappedRecipient } from "./envelope.js";
-import { ANGLE_BRACKETS, addresses, bodyText, relayWords, scanFields, scannableHeaders, type Position, type ScanField } from "./fields.js";
+import { ANGLE_BRACKETS, addresses, bodyText, isReply, relayWords, scanFields, scannableHeaders, subjectCanBeTest, type Position, type ScanField } from "./fields.js";
 import { findIpv4, hasDigit, type IpMatch } from "./ip.js";
 import { decodeSignatures, signatureByName, signatureInput } from "./signatures.js";
 import { parseMessage } from "./parse.js";
@@ -347,7 +347,8 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   };
   // In table order, so the first one is what isKnownTesterSignature would name.
   const subjectIsTest = fields.some((f) => f.name === "subject" && f.position === "subject-test");
-  const signatures = decodeSignatures(signatureInput(msg, env, body, headers, subjectIsTest));
+  const shortMail = subjectCanBeTest(msg, body) && !isReply(msg.subject ?? "");
+  const signatures = decodeSignatures(signatureInput(msg, env, body, headers, subjectIsTest, shortMail));
   for (const f of signatures) add(f, null);
   for (const f of envDecoded.findings) add(f, null);
   for (const field of fields) for (const f of weighField(field, sensors, strongWords.size > 0)) add(f, field.position);

@@ -11,6 +11,8 @@ export interface SignatureInput {
   subject: string;
   /** True when the subject is a test position: the body is short (a 2 MB page's subject is not a test's). */
   subjectIsTest: boolean;
+  /** True when the message is short enough for its subject to be a test's (a host name makes no subject test-shaped). */
+  shortMail?: boolean;
   /** First few KB of the body text. */
   body: string;
   /** Header fields (lower-case keys), Received excluded. */
@@ -80,6 +82,7 @@ function checkerRcpt(domains: string): RegExp {
 const RELAY_PHRASE = /(?<![\w./@-])(?:open[ _-]?)?relay[ _-]?(?:test|check)(?:ing|er)?(?![\w-]|\.\w)/i;
 // "MX check" naming a host: the host is the tested relay (the IP is the one the client connected to).
 const MX_PHRASE = /(?<![\w./@-])mx[ _-]?(?:check|test)(?![\w-]|\.\w)[^\n]{0,40}?(?<![\w.-])(?:[a-z0-9-]{1,63}\.){1,6}[a-z]{2,24}(?![\w.-])/i;
+const NESSUS_PHRASE = /\bnessus\b[^\n]{0,40}\b(relay|test)/i;
 const SWAKS_MAILER = /^swaks\b/i;
 const SWAKS_SUBJECT = /^test (Mon|Tue|Wed|Thu|Fri|Sat|Sun), /;
 const SWAKS_BODY = /^\s*This is a test mailing/;
@@ -190,11 +193,24 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     name: "nessus",
     kind: "scanner",
     description: "Nessus smtp relay check",
-    recognisedBy: "\"Nessus\" with relay/test in a test subject or short body, plus an envelope address at nessus.org",
+    recognisedBy: "an envelope address at nessus.org together with \"Nessus\" and relay/test in the subject or short body",
+    source: "imitates Nessus smtp_relay.nasl (sender and recipient at nessus.org)",
+    specific: true,
+    weight: 90,
+    match: (s) => {
+      const env = envelope(s, /@nessus\.org\b/i);
+      return env === null ? null : re(NESSUS_PHRASE, s.subject, shortBody(s));
+    },
+  },
+  {
+    name: "nessus-phrase",
+    kind: "phrase",
+    description: "\"Nessus ... relay/test\" without Nessus' envelope",
+    recognisedBy: "the phrase in a test subject or short body (never certain)",
     source: "imitates Nessus smtp_relay.nasl",
     specific: false,
     weight: 30,
-    match: (s) => re(/\bnessus\b[^\n]{0,40}\b(relay|test)/i, testSubject(s), shortBody(s).slice(0, SHORT_BODY)) ?? envelope(s, /@nessus\.org\b/i),
+    match: (s) => (envelope(s, /@nessus\.org\b/i) === null ? re(NESSUS_PHRASE, testSubject(s), shortBody(s)) : null),
   },
   {
     name: "openvas",
@@ -257,7 +273,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     source: "imitates MX-check relay tests",
     specific: false,
     weight: 50,
-    match: (s) => re(MX_PHRASE, testSubject(s), shortBody(s)),
+    match: (s) => re(MX_PHRASE, s.shortMail === true && s.subject.length <= 120 ? s.subject : "", shortBody(s)),
   },
   {
     name: "swaks-header",
@@ -310,10 +326,18 @@ export function decodeSignatures(input: SignatureInput): Finding[] {
 }
 
 /** Build a SignatureInput from a parsed message and its envelope. */
-export function signatureInput(msg: ParsedMessage, env: Envelope, body: string, headers: SignatureInput["headers"], subjectIsTest = true): SignatureInput {
+export function signatureInput(
+  msg: ParsedMessage,
+  env: Envelope,
+  body: string,
+  headers: SignatureInput["headers"],
+  subjectIsTest = true,
+  shortMail = subjectIsTest,
+): SignatureInput {
   return {
     subject: (msg.subject ?? "").slice(0, 2000),
     subjectIsTest,
+    shortMail,
     body: body.slice(0, 8 * 1024),
     headers,
     mailFrom: env.mailFrom ?? "",
