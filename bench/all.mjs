@@ -2,7 +2,7 @@
 // `npm run bench`: the short version of every benchmark, one after the other, each appending its section to
 // bench/RESULTS.md; a summary at the end. Bounded: each step has a timeout, the whole run aims at < 5 minutes.
 //
-//   node bench/all.mjs [--no-append] [--postfix] [--skip smtp,analyze,web,proxy,idle]
+//   node bench/all.mjs [--no-append] [--postfix] [--haraka] [--maildev] [--peers] [--skip smtp,analyze,web,proxy,idle]
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { ROOT, exited, machine, requireBuilt } from "./lib.mjs";
@@ -11,17 +11,21 @@ const log = (s) => process.stderr.write(s + "\n");
 
 const argv = process.argv.slice(2);
 const noAppend = argv.includes("--no-append") ? ["--no-append"] : [];
+/** smtp.mjs's peer flags, passed through; each adds a minute to its quick deadline. */
+const PEER_FLAGS = ["--postfix", "--haraka", "--maildev", "--peers"];
+const peerFlags = argv.filter((a) => PEER_FLAGS.includes(a));
+const peerCount = argv.includes("--peers") ? 3 : peerFlags.length;
 const skip = new Set((argv[argv.indexOf("--skip") + 1] ?? "").split(",").filter((x) => argv.includes("--skip") && x));
 for (const a of argv) {
-  if (!["--no-append", "--postfix", "--skip"].includes(a) && argv[argv.indexOf(a) - 1] !== "--skip") {
-    log("usage: node bench/all.mjs [--no-append] [--postfix] [--skip smtp,analyze,web,proxy,idle]");
+  if (!["--no-append", "--skip", ...PEER_FLAGS].includes(a) && argv[argv.indexOf(a) - 1] !== "--skip") {
+    log("usage: node bench/all.mjs [--no-append] [--postfix] [--haraka] [--maildev] [--peers] [--skip smtp,analyze,web,proxy,idle]");
     process.exit(a === "-h" || a === "--help" ? 0 : 2);
   }
 }
 
 /** id, script + args, timeout (ms). Budgets: smtp ~110 s (deadline inside), analyze ~25 s, web ~45 s, proxy ~20 s, idle ~25 s. */
 const STEPS = [
-  { id: "smtp", args: ["smtp.mjs", "--quick", ...(argv.includes("--postfix") ? ["--postfix"] : [])], timeoutMs: argv.includes("--postfix") ? 200_000 : 130_000 },
+  { id: "smtp", args: ["smtp.mjs", "--quick", ...peerFlags], timeoutMs: 130_000 + 70_000 * peerCount },
   { id: "analyze", args: ["analyze.mjs", "--quick"], timeoutMs: 90_000 },
   { id: "web", args: ["web.mjs", "--quick"], timeoutMs: 180_000 },
   { id: "proxy", args: ["proxy.mjs", "--quick"], timeoutMs: 100_000 },
@@ -37,7 +41,7 @@ async function run(step) {
     process.stdout.write(d);
   });
   let timedOut = false;
-  // SIGTERM first so a step can clean up (smtp.mjs stops a running Postfix on SIGTERM), SIGKILL 10 s later.
+  // SIGTERM first so a step can clean up (smtp.mjs stops a running Postfix, Haraka, MailDev on SIGTERM), SIGKILL 10 s later.
   const timer = setTimeout(() => {
     timedOut = true;
     proc.kill("SIGTERM");

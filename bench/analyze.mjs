@@ -5,10 +5,9 @@
 //   node bench/analyze.mjs              10,000 messages, 3 rounds of A B B A (A = parse+analyze, B = analyze only)
 //   node bench/analyze.mjs --quick      10,000 messages, 1 round
 //   options: --messages N  --rounds N  --no-append
-import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CLI, ROOT, machine, median, requireBuilt } from "./lib.mjs";
+import { CLI, ROOT, machine, median, recordResult, requireBuilt } from "./lib.mjs";
 
 const TARGET = 5000;
 const log = (s) => process.stderr.write(s + "\n");
@@ -264,8 +263,7 @@ async function main() {
   const md = lines.join("\n");
   process.stdout.write(md + "\n");
   if (o.append) {
-    appendFileSync(join(ROOT, "bench", "RESULTS.md"), md + "\n");
-    log("appended to bench/RESULTS.md");
+    log(`recorded in ${recordResult("analyze", md, { current: !o.quick }).join(", ")}`);
   }
   return { fullRate, onlyRate };
 }

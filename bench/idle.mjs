@@ -13,13 +13,13 @@
 // Idle connections of the ramp are held by child processes (this file with --holder, ≤ 15,000 each) so that the
 // benchmark's own fd limit is not what stops it; the timed clients run in this process from 127.0.2.1.
 import { fork } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { CLI, ROOT, SMTP_SOURCE, exited, machine, requireBuilt, rssKb, runBounded, sleep, startRelaytrap, threadTicks } from "./lib.mjs";
+import { CLI, ROOT, SMTP_SOURCE, exited, machine, recordResult, requireBuilt, rssKb, runBounded, sleep, startRelaytrap, threadTicks } from "./lib.mjs";
 
 const TARGET_KB = 12;
 /** Degradation, checked at every ramp step against the step with 0 idle connections (the baseline). */
@@ -51,7 +51,7 @@ function parseArgs(argv) {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--connections") o.connections = Number(argv[++i]);
-    else if (a === "--quick") o.connections = 2000;
+    else if (a === "--quick") (o.connections = 2000), (o.quick = true);
     else if (a === "--batch") o.batch = Number(argv[++i]);
     else if (a === "--sources") o.sources = Number(argv[++i]);
     else if (a === "--no-append") o.append = false;
@@ -707,12 +707,7 @@ async function main() {
     rampOk = r.ok;
   }
   process.stdout.write(out);
-  if (o.append) {
-    const results = join(ROOT, "bench", "RESULTS.md");
-    if (!existsSync(results)) writeFileSync(results, "# relaytrap benchmark results\n\nAppended by `bench/smtp.mjs` and `bench/idle.mjs`; newest last.\n\n");
-    appendFileSync(results, out);
-    log(`appended to ${results}`);
-  }
+  if (o.append) log(`recorded in ${recordResult("idle", out, { current: !o.quick }).join(", ")}`);
   // Exit 1 if the RSS part lost connections or the sensor was degraded without any idle load; degradation at some
   // step is the ramp's finding, not a failure.
   process.exit((rss === null || rss.bannered === o.connections) && rampOk ? 0 : 1);

@@ -1,7 +1,7 @@
 // Shared helpers for the benchmarks: start/stop relaytrap and smtp-sink on loopback, run a bounded child, read RSS,
 // count stored messages, describe the machine. Plain Node, no dependencies beyond the project's own node_modules.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer, connect } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -353,4 +353,34 @@ function portFree(port) {
     s.once("error", () => resolve(false));
     s.listen(port, LOOPBACK, () => s.close(() => resolve(true)));
   });
+}
+
+export const RESULTS = join(ROOT, "bench", "RESULTS.md");
+const HISTORY_DIR = join(ROOT, "bench", "history");
+
+/**
+ * Records one run's markdown. Every run is appended to bench/history/<YYYY-MM>.md (newest last). A run that stands
+ * for the product (`current`: a full run, not --quick, not --only) also replaces the block of its benchmark at the
+ * top of bench/RESULTS.md, between `<!-- current:ID -->` and `<!-- /current:ID -->`, so that file opens with the
+ * latest table of each benchmark. Returns the paths written.
+ */
+export function recordResult(id, md, { current }) {
+  mkdirSync(HISTORY_DIR, { recursive: true });
+  const month = new Date().toISOString().slice(0, 7);
+  const history = join(HISTORY_DIR, `${month}.md`);
+  if (!existsSync(history)) writeFileSync(history, `# relaytrap benchmark runs, ${month}\n\nAppended by the scripts in \`bench/\`; newest last.\n\n`);
+  appendFileSync(history, md.trimEnd() + "\n\n");
+  const written = [history];
+  if (current && existsSync(RESULTS)) {
+    const text = readFileSync(RESULTS, "utf8");
+    const open = `<!-- current:${id} -->`;
+    const close = `<!-- /current:${id} -->`;
+    const a = text.indexOf(open);
+    const b = text.indexOf(close);
+    if (a >= 0 && b > a) {
+      writeFileSync(RESULTS, text.slice(0, a + open.length) + "\n" + md.trim().replace(/^###? /, "### ") + "\n" + text.slice(b));
+      written.push(RESULTS);
+    }
+  }
+  return written;
 }

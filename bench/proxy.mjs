@@ -7,11 +7,10 @@
 //   node bench/proxy.mjs --quick    1 block, 600 sessions per timed run
 //   options: --blocks N  --sessions N  --concurrency N  --no-append
 //            --cpu-prof DIR (relaytrap under node --cpu-prof, one .cpuprofile per run and thread; not appended)
-import { appendFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { CLI, ROOT, countStored, cpuDelta, machine, median, requireBuilt, startRelaytrap, threadTicks } from "./lib.mjs";
+import { CLI, ROOT, countStored, cpuDelta, machine, median, recordResult, requireBuilt, startRelaytrap, threadTicks } from "./lib.mjs";
 
 const TARGET_RATIO = 0.8;
 const log = (s) => process.stderr.write(s + "\n");
@@ -223,8 +222,7 @@ export async function main(argv = process.argv.slice(2)) {
   const md = lines.join("\n");
   process.stdout.write(md + "\n");
   if (o.append && !o.cpuProf) {
-    appendFileSync(join(ROOT, "bench", "RESULTS.md"), md + "\n");
-    log("appended to bench/RESULTS.md");
+    log(`recorded in ${recordResult("proxy", md, { current: !o.quick }).join(", ")}`);
   }
   return blocks.every((b) => b.ok) ? 0 : 1;
 }

@@ -9,12 +9,12 @@
 //   options: --messages N  --requests N  --loads N  --store DIR (keep/reuse the generated store there)  --no-browser
 //            --migrations DIR (default src/store/sqlite/migrations)  --no-append
 import { spawn } from "node:child_process";
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { Agent, get } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, ROOT, machine, median, requireBuilt, stopProcess } from "./lib.mjs";
+import { CLI, ROOT, machine, median, recordResult, requireBuilt, stopProcess } from "./lib.mjs";
 
 const TARGET_P95_MS = 50;
 const TARGET_DASHBOARD_MS = 1000;
@@ -406,8 +406,7 @@ async function main() {
   const md = lines.join("\n");
   process.stdout.write(md + "\n");
   if (o.append) {
-    appendFileSync(join(ROOT, "bench", "RESULTS.md"), md + "\n");
-    log("appended to bench/RESULTS.md");
+    log(`recorded in ${recordResult("web", md, { current: !o.quick }).join(", ")}`);
   }
   log(`web: total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }

@@ -13,7 +13,6 @@ const CORPUS = fileURLToPath(new URL("../../../test/fixtures/corpus/", import.me
 /** The negatives the corpus promises at least (issue 15). */
 const MIN_NEGATIVES = 75;
 
-// The agreed sidecar format: "relay-test" | "negative".
 const LABELS = new Set(["relay-test", "negative"]);
 const SIDECAR_KEYS = ["dropboxes", "envelope", "label", "provenance", "sensorIp", "style", "testedIps"];
 const ENVELOPE_KEYS = ["clientIp", "helo", "mailFrom", "rcptTo"];
