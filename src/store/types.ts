@@ -181,4 +181,6 @@ export interface MessageSummary {
   bodyStored: boolean;
   /** "direct" or the proxy channel (http-connect, socks4, socks5). */
   channel: string;
+  /** Relay-test confidence (issue 15): only "certain" acts; null when none was given. */
+  confidence?: Confidence | null;
 }
