@@ -40,7 +40,7 @@ export interface ScanField {
   shape?: Shape;
 }
 
-const DNS_NAME_AFTER = /^\.(?:[a-z0-9-]{1,63}\.){0,8}[a-z]{2,24}(?![\w-])/i;
+const DNS_NAME_AFTER = /\.(?:[a-z0-9-]{1,63}\.){0,8}[a-z]{2,24}(?![\w-])/iy;
 const HEX_TOKEN = /(?<![0-9A-Za-z])0[xX][0-9A-Fa-f]{1,8}(?![0-9A-Za-z])/g;
 
 export const STRONG_RELAY_WORDS = /open[\s_-]*relay|relay|proxy|listme|promiscuous/gi;
@@ -61,8 +61,13 @@ export function shapeOf(text: string): Shape {
     const m = ips[i];
     if (!m) continue;
     // a DNS name after the IP ("23.100.51.198.in-addr.arpa", "...relays.example.net") is part of the IP's query name
-    const after = DNS_NAME_AFTER.exec(rest.slice(m.end, m.end + 256));
-    rest = rest.slice(0, m.index) + " " + rest.slice(m.end + (after ? after[0].length : 0));
+    let end = m.end;
+    if (rest.charCodeAt(end) === 46) {
+      DNS_NAME_AFTER.lastIndex = end;
+      const after = DNS_NAME_AFTER.exec(rest);
+      if (after) end += after[0].length;
+    }
+    rest = rest.slice(0, m.index) + " " + rest.slice(end);
   }
   // hex-integer IP forms ("0xC6336417", "0xc6.0x33.0x64.0x17") are not words
   if (rest.includes("0x") || rest.includes("0X")) rest = rest.replace(HEX_TOKEN, " ");
@@ -206,8 +211,9 @@ const MAX_TEST_HEADER_VALUE = 120;
 /** An X- header whose value is only IPs and relay words ("X-SpamInfo: relay 198.51.100.23"), unless a trace header. */
 export function isTestShapedHeader(key: string, value: string): boolean {
   if (value.length > MAX_TEST_HEADER_VALUE || !hasDigitQuick(value) || TRACE_HEADER_WORDS.test(key)) return false;
+  if (findIps(value).length === 0) return false; // most short X- values with a digit hold no IP: no shape needed
   const shape = shapeOf(value);
-  return shape.residue <= 2 + (shape.strong.length > 0 ? 4 : 0) && findIps(value).length > 0;
+  return shape.residue <= 2 + (shape.strong.length > 0 ? 4 : 0);
 }
 
 function hasDigitQuick(t: string): boolean {
@@ -277,6 +283,15 @@ export function isReply(subject: string): boolean {
   return REPLY_PREFIX.test(subject);
 }
 
+/** body.trim().length without copying the body. */
+function trimmedLength(s: string): number {
+  let a = 0;
+  let b = s.length;
+  while (a < b && s.charCodeAt(a) <= 32) a++;
+  while (b > a && s.charCodeAt(b - 1) <= 32) b--;
+  return b - a;
+}
+
 /** Body text beyond which a message is a page, not a test: its subject is no test position. */
 export const MAX_TEST_MESSAGE_BODY_CHARS = 16 * 1024;
 
@@ -286,7 +301,7 @@ export const MAX_TEST_MESSAGE_BODY_CHARS = 16 * 1024;
  * is a phishing or spam page borrowing the words.
  */
 export function subjectCanBeTest(msg: ParsedMessage, body: string): boolean {
-  const n = body.length > MAX_TEST_MESSAGE_BODY_CHARS ? body.length : body.trim().length;
+  const n = body.length > MAX_TEST_MESSAGE_BODY_CHARS ? body.length : trimmedLength(body);
   if (n > MAX_TEST_MESSAGE_BODY_CHARS) return false;
   return !(msg.html !== null && n > SHORT_BODY_CHARS);
 }

@@ -403,7 +403,7 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   const notice = noticeKind(msg, env, headers, envDecoded.recipients, sensors, opts.sensorNames);
   const certainEvidence = counted.filter((w) => w.certain);
   const reasons: string[] = [];
-  const listed = (): string => [...new Set(counted.map((w) => describe(w.f)))].slice(0, 3).join("; ");
+  const listed = (): string => (counted[0] ? describe(counted[0].f) : "") + (counted.length > 1 ? ` and ${counted.length - 1} more` : "");
   let kind: MessageKind;
   let confidence: Confidence | null;
   if (notice !== null) {
@@ -415,7 +415,8 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
     kind = "relay-test";
     if (certainEvidence.length > 0) {
       confidence = "certain";
-      for (const w of certainEvidence.slice(0, 3)) reasons.push(`certain: ${describe(w.f)}: ${whyCertain(w.f)}`);
+      const w = certainEvidence[0] as Weighed; // length > 0
+      reasons.push(`certain: ${describe(w.f)}: ${whyCertain(w.f)}${certainEvidence.length > 1 ? ` (and ${certainEvidence.length - 1} more)` : ""}`);
     } else {
       confidence = "likely";
       reasons.push(`likely, not certain: score ${score} >= ${RELAY_TEST_THRESHOLD}, but only on evidence that can be accidental (${listed()})`);

@@ -78,10 +78,19 @@ function checkerRcpt(domains: string): RegExp {
   return new RegExp(`^<?"?${CHECKER_LOCAL}@(?:[a-z0-9-]+\\.)*(?:${domains})"?>?$|^<?(?:${domains})!${CHECKER_LOCAL}>?$`, "i");
 }
 
+const DSBL_RCPT = checkerRcpt("dsbl\\.org");
+const MAILRADAR_RCPT = checkerRcpt("mailradar\\.com");
+const APPRIVER_RCPT = checkerRcpt("appriver\\.com");
+const MXTOOLBOX_RCPT = checkerRcpt("mxtoolbox\\.com|mxtoolboxsmtpdiag\\.com");
+const MAPS_RCPT = checkerRcpt("mail-abuse\\.(?:org|com)|ordb\\.org|abuse\\.net|spamhelp\\.org");
+
 // The phrase "relay test", "open relay check(er)", not inside a host name or URL ("www.openrelaycheck.com").
 const RELAY_PHRASE = /(?<![\w./@-])(?:open[ _-]?)?relay[ _-]?(?:test|check)(?:ing|er)?(?![\w-]|\.\w)/i;
 // "MX check" naming a host: the host is the tested relay (the IP is the one the client connected to).
 const MX_PHRASE = /(?<![\w./@-])mx[ _-]?(?:check|test)(?![\w-]|\.\w)[^\n]{0,40}?(?<![\w.-])(?:[a-z0-9-]{1,63}\.){1,6}[a-z]{2,24}(?![\w.-])/i;
+const DSBL_COOKIE = /DSBL LISTME: ?(?:smtp|socks4|socks5|http|wingate|connect)[^\n]{0,200}/;
+/** The text when it may hold a DSBL cookie (one substring search skips the regex scan of most bodies). */
+const hasListme = (t: string): string => (t.includes("LISTME") ? t : "");
 const NESSUS_PHRASE = /\bnessus\b[^\n]{0,40}\b(relay|test)/i;
 const SWAKS_MAILER = /^swaks\b/i;
 const SWAKS_SUBJECT = /^test (Mon|Tue|Wed|Thu|Fri|Sat|Sun), /;
@@ -105,7 +114,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     source: "relaytest(1) manual (dsbl-conf), https://www.unix.com/61393-post13.html",
     specific: true,
     weight: 90,
-    match: (s) => re(/DSBL LISTME: ?(?:smtp|socks4|socks5|http|wingate|connect)[^\n]{0,200}/i, s.subject, s.body) ?? rcpt(s, checkerRcpt("dsbl\\.org")),
+    match: (s) => re(DSBL_COOKIE, hasListme(s.subject), hasListme(s.body)) ?? rcpt(s, DSBL_RCPT),
   },
   {
     name: "nmap-smtp-open-relay",
@@ -125,7 +134,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     source: "published transcript of a mailradar.com test, https://pastebin.com/M46G4R6L",
     specific: true,
     weight: 90,
-    match: (s) => rcpt(s, checkerRcpt("mailradar\\.com")) ?? envelope(s, /\bantispam@mailradar\.com\b/i),
+    match: (s) => rcpt(s, MAILRADAR_RCPT) ?? envelope(s, /\bantispam@mailradar\.com\b/i),
   },
   {
     name: "appriver",
@@ -135,7 +144,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     source: "https://support.appriver.com/kb/a957/tools-smtp-open-relay.aspx (envelope imitated)",
     specific: true,
     weight: 90,
-    match: (s) => rcpt(s, checkerRcpt("appriver\\.com")),
+    match: (s) => rcpt(s, APPRIVER_RCPT),
   },
   {
     name: "mxtoolbox",
@@ -145,7 +154,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     source: "https://mxtoolbox.com/problem/smtp/smtp-open-relay (envelope imitated)",
     specific: true,
     weight: 90,
-    match: (s) => rcpt(s, checkerRcpt("mxtoolbox\\.com|mxtoolboxsmtpdiag\\.com")),
+    match: (s) => rcpt(s, MXTOOLBOX_RCPT),
   },
   {
     name: "maps-rss",
@@ -155,7 +164,7 @@ export const KNOWN_TESTER_SIGNATURES: readonly TesterSignature[] = [
     source: "imitates the MAPS RSS / ORDB / abuse.net relay tests (1999-2006)",
     specific: true,
     weight: 90,
-    match: (s) => rcpt(s, checkerRcpt("mail-abuse\\.(?:org|com)|ordb\\.org|abuse\\.net|spamhelp\\.org")),
+    match: (s) => rcpt(s, MAPS_RCPT),
   },
   {
     name: "swaks",
