@@ -3,9 +3,13 @@
 // Classification rule:
 //   1. Every decoder finding gets a weight (WEIGHTS); plain/dotless/reversed IPs weigh only where a relay test puts
 //      them (test-shaped subject/body, local parts, test-named X- headers) or when they equal a sensor IP.
-//   2. A bounce / DSN / DMARC / ARF report is "other", whatever it quotes (evidence is still listed).
-//   3. Otherwise score >= RELAY_TEST_THRESHOLD is "relay-test" (weights < 40 add up to 35 at most, together).
-//   4. Otherwise a message with at least one envelope recipient is "spam" (everything sent to a honeypot is).
+//   2. A notice (noticeKind: bounce / DSN / DMARC / ARF report, list or bulk post, Auto-Submitted, role mail to the
+//      sensor itself) is never a relay test, whatever it quotes: "other" for reports, else "spam"; confidence possible.
+//   3. Otherwise score >= RELAY_TEST_THRESHOLD is "relay-test" (weights < 40 add up to 35 at most, together, and
+//      relay words / a sensor match only add to main evidence): confidence "certain" when some evidence is content a
+//      tester writes on purpose (isCertainEvidence), else "likely". Only certain acts (confidence.ts: isActionable).
+//   4. Otherwise a message with at least one envelope recipient is "spam" (everything sent to a honeypot is), and
+//      "possible" when it has any relay-test evidence.
 //   5. Otherwise "other".
 import type { AttachmentMeta, Confidence, Envelope, Evidence, HeaderField, MessageKind, ParsedMessage, Verdict } from "./types.js";
 import {
