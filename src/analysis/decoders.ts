@@ -350,7 +350,12 @@ export function decodeUrlParam(text: string, field: string): Finding[] {
   if (!text.includes("=")) return out;
   URL_IP_PARAM.lastIndex = 0;
   for (let m = URL_IP_PARAM.exec(text); m !== null; m = URL_IP_PARAM.exec(text)) {
-    const v = (m[1] ?? "").replace(/%3a/gi, ":");
+    let v = m[1] ?? "";
+    try {
+      v = decodeURIComponent(v); // "%3A" in an IPv6 value
+    } catch {
+      continue;
+    }
     let ip: string | null = null;
     if (/^\d{8,10}$/.test(v)) ip = Number(v) >= 0x01000000 ? ipv4FromInt(Number(v)) : null;
     else if (/^0x[0-9a-f]{8}$/i.test(v)) ip = ipv4FromInt(parseInt(v.slice(2), 16));
