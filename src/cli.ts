@@ -10,9 +10,10 @@ const HELP = `relaytrap - open-relay and open-proxy honeypot
 Usage:
   relaytrap run [options]            run the sensor
   relaytrap export [options]         stream stored messages (safe while the sensor runs)
-  relaytrap analyze FILE.eml [opts]  print the relay-test verdict of one message as JSON
+  relaytrap analyze FILE.eml [opts]  print the relay-test verdict of one message as JSON (--explain: in words)
   relaytrap reanalyze [--data-dir DIR] [--sensor-ip IP]...
-                                     run the current analyzer over every stored message again
+                                     run the current analyzer over every stored message again and
+                                     summarise what changed (verdicts up / down, by confidence)
   relaytrap check-config [--config FILE]
                                      validate the config (file + environment) and print it, secrets masked
   relaytrap doctor [--config FILE]   check ports, data dir, the store (quick_check), disk space, open files, memory,
@@ -59,6 +60,8 @@ export options:
   --no-raw                 jsonl without the base64 raw message
 
 analyze options:
+  --explain                the evidence trail in words: which field, which decoder, what it decoded, why this
+                           confidence, whether it acts (only certain relay tests do)
   --sensor-ip IP           the sensor's own address (repeatable): a test of it sets matchesSensor
   --client-ip IP  --helo NAME  --mail-from ADDR  --rcpt ADDR (repeatable)   the SMTP envelope
 
@@ -220,6 +223,7 @@ async function cmdAnalyze(argv: string[]): Promise<void> {
         helo: { type: "string" },
         "mail-from": { type: "string" },
         rcpt: { type: "string", multiple: true },
+        explain: { type: "boolean" },
       },
     });
   } catch (err) {
@@ -244,7 +248,10 @@ async function cmdAnalyze(argv: string[]): Promise<void> {
   // A message starts with header fields ("Name: value"); anything else (binary, empty, a random text file) is not one.
   const validHeaders = parsed.headers.filter((h) => /^[!-9;-~]+$/.test(h.key));
   if (parsed.parseError !== null || validHeaders.length === 0) die(`analyze: ${file} is not an RFC 5322 message${parsed.parseError ? `: ${parsed.parseError}` : " (no header fields)"}`, 2);
-  process.stdout.write(JSON.stringify(verdict) + "\n");
+  if (values.explain) {
+    const { explainVerdict } = await import("./analysis/explain.js");
+    process.stdout.write(explainVerdict(verdict));
+  } else process.stdout.write(JSON.stringify(verdict) + "\n");
 }
 
 async function cmdReanalyze(argv: string[]): Promise<void> {
@@ -259,7 +266,12 @@ async function cmdReanalyze(argv: string[]): Promise<void> {
       const { parsed, verdict } = await analyzeRaw(row.raw, env, [...sensorIps, row.destIp]);
       return { verdict, hasHtml: parsed.html !== null };
     });
-    process.stdout.write(`relaytrap: reanalyzed ${r.messages} messages, ${r.changed} changed kind\n`);
+    const levels = (m: Partial<Record<string, number>>) => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
+    process.stdout.write(
+      `relaytrap: reanalyzed ${r.messages} messages, ${r.changed} changed kind; ${r.up} verdicts up, ${r.down} down\n` +
+        `  before: ${levels(r.before)}\n  after:  ${levels(r.after)}\n` +
+        Object.entries(r.moves).map(([k, n]) => `  ${n} ${k}\n`).join(""),
+    );
   } catch (err) {
     if (err instanceof NoStoreError) die(err.message, 2);
     throw err;

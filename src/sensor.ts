@@ -191,6 +191,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
         kind: row.kind,
         tested_ips: verdict.testedIps.length ? verdict.testedIps : undefined,
         matches_sensor: verdict.kind === "relay-test" ? verdict.matchesSensor : undefined,
+        confidence: verdict.confidence ?? undefined,
         body_stored: keepBody,
       });
       if (!keepBody) events.emit("smtp.message.dropped", s.ctx, { reason: "source-cutoff", size: row.size, message: id });

@@ -126,7 +126,7 @@ test("envelope address literal", async () => {
   await fc.assert(
     fc.asyncProperty(fc.oneof(ipv4, ipv6), async (ip) => {
       const lit = ip.includes(":") ? `[IPv6:${ip}]` : `[${ip}]`;
-      expectTested(await verdictOf("hello", "hi\n", `<postmaster@${lit}>`), ip);
+      expectTested(await verdictOf("hello", "hi\n", `<relaytest@${lit}>`), ip);
     }),
     { numRuns: RUNS },
   );

@@ -152,22 +152,33 @@ test("envelope: literal, %-hack, quoted, bang, plain", () => {
 test("signature table: names are unique and each example matches", () => {
   const names = KNOWN_TESTER_SIGNATURES.map((s) => s.name);
   assert.equal(new Set(names).size, names.length);
-  const base: SignatureInput = { subject: "", body: "", headers: [], mailFrom: "", rcpts: [] };
+  const base: SignatureInput = { subject: "", subjectIsTest: true, shortMail: true, body: "", headers: [], mailFrom: "", rcpts: [] };
   const cases: Array<[string, Partial<SignatureInput>]> = [
     ["dsbl", { body: "DSBL LISTME: smtp 198.51.100.23 abc" }],
     ["promiscuous-relay", { subject: "PROMISCUOUS RELAY" }],
-    ["nessus", { subject: "Nessus relay test" }],
+    ["nessus", { subject: "Nessus relay test", mailFrom: "<nessus@nessus.org>" }],
+    ["nessus-phrase", { subject: "Nessus relay test" }],
     ["openvas", { subject: "OpenVAS relay check" }],
     ["scanner-mail-relaying-test", { subject: "Mail relaying test" }],
     ["nmap-smtp-open-relay", { rcpts: ["<relaytest@nmap.scanme.org>"] }],
-    ["swaks", { headers: [{ key: "x-mailer", value: "swaks v20201014.0 jetmore.org/john/code/swaks/" }] }],
-    ["swaks", { subject: "test Tue, 02 Jan 2024 10:00:00 +0000", body: "This is a test mailing\n" }],
+    ["swaks-header", { headers: [{ key: "x-mailer", value: "swaks v20201014.0 jetmore.org/john/code/swaks/" }] }],
+    ["swaks", { headers: [{ key: "x-mailer", value: "swaks v20201014.0 jetmore.org/john/code/swaks/" }], subject: "test Tue, 02 Jan 2024 10:00:00 +0000", body: "This is a test mailing\n" }],
+    ["mailradar", { mailFrom: "<antispam@mailradar.com>", rcpts: ["<relaytest@mailradar.com>"] }],
+    ["appriver", { rcpts: ["<relaytest@appriver.com>"] }],
+    ["auth-cracker-report", { body: "198.51.100.23:587:admin:letmein\n" }],
+    ["mx-check", { subject: "MX check mail.example.net" }],
     ["proxy-judge", { headers: [{ key: "x-proxy-spec", value: "1" }] }],
-    ["online-relay-checker", { mailFrom: "<supertool@mxtoolbox.com>" }],
+    ["mxtoolbox", { rcpts: ["<test@mxtoolboxsmtpdiag.com>"] }],
+    ["maps-rss", { rcpts: ["<relaytest@mail-abuse.org>"] }],
     ["relay-test-phrase", { subject: "Open relay test" }],
   ];
   for (const [name, input] of cases) assert.equal(isKnownTesterSignature({ ...base, ...input })?.name, name, name);
   assert.equal(isKnownTesterSignature({ ...base, subject: "Weekly newsletter", body: "Lots of tests inside" }), null);
+  // a checker's domain alone, a phrase inside a URL, a phrase in the subject of a page: no signature
+  assert.equal(isKnownTesterSignature({ ...base, rcpts: ["<hostmaster@mail-abuse.org>"] }), null);
+  assert.equal(isKnownTesterSignature({ ...base, body: "see www.openrelaycheck.com and http://relaytest.example/x" }), null);
+  assert.equal(isKnownTesterSignature({ ...base, subject: "relay test 198.51.100.23", subjectIsTest: false }), null);
+  for (const s of KNOWN_TESTER_SIGNATURES) assert.ok(s.source.length > 0 && s.recognisedBy.length > 0, s.name);
 });
 
 test("stripReceivedLines drops quoted Received blocks with continuations", () => {

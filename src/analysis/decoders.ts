@@ -303,3 +303,64 @@ export function ipSet(ips: readonly string[]): Set<string> {
   }
   return s;
 }
+
+const HEX_INT = /(?<![0-9A-Za-z])0[xX]([0-9A-Fa-f]{8})(?![0-9A-Za-z])/g;
+const HEX_DOTTED = /(?<![0-9A-Za-z.])0[xX]([0-9A-Fa-f]{1,2})\.0[xX]([0-9A-Fa-f]{1,2})\.0[xX]([0-9A-Fa-f]{1,2})\.0[xX]([0-9A-Fa-f]{1,2})(?![0-9A-Za-z])/g;
+
+/** "0xC6336417" (a 32-bit hex integer) and "0xC6.0x33.0x64.0x17" (hex octets): both 198.51.100.23. Weak: counted by position. */
+export function decodeHexInt(text: string, field: string): Finding[] {
+  const out: Finding[] = [];
+  if (!text.includes("0x") && !text.includes("0X")) return out;
+  HEX_INT.lastIndex = 0;
+  for (let m = HEX_INT.exec(text); m !== null; m = HEX_INT.exec(text)) {
+    const n = parseInt(m[1] ?? "", 16);
+    if (n < 0x01000000) continue;
+    const ip = ipv4FromInt(n);
+    if (ip) out.push({ decoder: "hex-int", field, found: `${m[0]} -> ${ip}`, ip, strong: false });
+  }
+  HEX_DOTTED.lastIndex = 0;
+  for (let m = HEX_DOTTED.exec(text); m !== null; m = HEX_DOTTED.exec(text)) {
+    const ip = [m[1], m[2], m[3], m[4]].map((h) => parseInt(h ?? "", 16)).join(".");
+    out.push({ decoder: "hex-int", field, found: `${m[0]} -> ${ip}`, ip, strong: false });
+  }
+  return out;
+}
+
+const DASHED_IP = /(?<![0-9])(\d{1,3})([-_])(\d{1,3})\2(\d{1,3})\2(\d{1,3})(?![0-9])/g;
+
+/** An IP dashed into a local part or subject ("relay-203-0-113-10-25@..." = 203.0.113.10, port 25). Weak: by position. */
+export function decodeDashedIp(text: string, field: string): Finding[] {
+  const out: Finding[] = [];
+  if (!text.includes("-") && !text.includes("_")) return out;
+  DASHED_IP.lastIndex = 0;
+  for (let m = DASHED_IP.exec(text); m !== null; m = DASHED_IP.exec(text)) {
+    const ip = normaliseIp(`${m[1]}.${m[3]}.${m[4]}.${m[5]}`);
+    if (ip) out.push({ decoder: "dashed-ip", field, found: `${m[0]} -> ${ip}`, ip, strong: false });
+    else DASHED_IP.lastIndex = m.index + 1;
+  }
+  return out;
+}
+
+/** Query parameters a tester names the tested address by. */
+const URL_IP_PARAM = /[?&;](?:ip|ipaddr|addr|host|h|relay|server|srv|target|tested|rip)=([0-9A-Fa-fxX.:%]{7,45})(?=[&;#"'<>\s]|$)/gi;
+
+/** The tested IP as a URL query value ("...?ip=3325256727", "&host=198.51.100.23", "?ip=0xC6336417"). Strong: a named slot. */
+export function decodeUrlParam(text: string, field: string): Finding[] {
+  const out: Finding[] = [];
+  if (!text.includes("=")) return out;
+  URL_IP_PARAM.lastIndex = 0;
+  for (let m = URL_IP_PARAM.exec(text); m !== null; m = URL_IP_PARAM.exec(text)) {
+    let v = m[1] ?? "";
+    try {
+      v = decodeURIComponent(v); // "%3A" in an IPv6 value
+    } catch {
+      continue;
+    }
+    let ip: string | null = null;
+    if (/^\d{8,10}$/.test(v)) ip = Number(v) >= 0x01000000 ? ipv4FromInt(Number(v)) : null;
+    else if (/^0x[0-9a-f]{8}$/i.test(v)) ip = ipv4FromInt(parseInt(v.slice(2), 16));
+    else ip = normaliseIp(v);
+    if (ip) out.push({ decoder: "url-param", field, found: excerpt(m[0]) + ` -> ${ip}`, ip, strong: true });
+  }
+  return out;
+}

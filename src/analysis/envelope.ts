@@ -11,7 +11,7 @@ export const MAX_ENVELOPE_RCPTS = 1000;
 export interface UnwrappedRecipient {
   /** Lower-cased address the test is meant to reach. */
   dropbox: string;
-  trick: "none" | "literal" | "percent-hack" | "quoted" | "bang";
+  trick: "none" | "literal" | "percent-hack" | "quoted" | "bang" | "trailing-at";
   /** Canonical IP when the domain is an address literal or a bare IP. */
   ip: string | null;
 }
@@ -53,6 +53,11 @@ export function unwrapRecipient(address: string): UnwrappedRecipient {
     local = at >= 0 ? addr.slice(0, at) : addr;
     domain = at >= 0 ? addr.slice(at + 1) : "";
   }
+  // "relaytest@domain@" (an empty domain after a second "@"): sendmail-style parsers relay to the inner address.
+  if (!quoted && domain === "" && local.includes("@")) {
+    const inner = unwrapRecipient(local);
+    return { dropbox: inner.dropbox, trick: "trailing-at", ip: inner.ip };
+  }
   const ip = domainIp(domain);
   if (quoted && local.includes("@")) return { dropbox: local.toLowerCase(), trick: "quoted", ip };
   const pct = local.lastIndexOf("%");
@@ -71,6 +76,15 @@ export function unwrapRecipient(address: string): UnwrappedRecipient {
   return { dropbox: lower, trick: "none", ip: null };
 }
 
+/** Role mailboxes: postmaster@[ip] is how a host itself is addressed, never a relay test's third-party dropbox. */
+export const ROLE_LOCAL_PARTS = /^(?:postmaster|abuse|hostmaster|webmaster|root|admin|administrator|security|noc|mailer-daemon)$/i;
+
+/** True when the address is a role mailbox (local part in ROLE_LOCAL_PARTS). */
+export function isRoleAddress(dropbox: string): boolean {
+  const at = dropbox.lastIndexOf("@");
+  return at > 0 && ROLE_LOCAL_PARTS.test(dropbox.slice(0, at));
+}
+
 /**
  * Envelope decoder: every RCPT using a relay trick is evidence (strong), with the literal IP as tested IP.
  * A MAIL FROM with an address literal is reported too (weak). Returns the unwrapped recipients as dropboxes, and each
@@ -87,6 +101,8 @@ export function decodeEnvelope(env: Envelope): { findings: Finding[]; dropboxes:
     recipients.push(u);
     if (u.dropbox !== "" && !dropboxes.includes(u.dropbox)) dropboxes.push(u.dropbox);
     if (u.trick === "none") continue;
+    // a role mailbox at an address literal is the host's own postmaster, not a test aimed at a dropbox
+    if (u.trick === "literal" && isRoleAddress(u.dropbox)) continue;
     const f: Finding = { decoder: `envelope-${u.trick}`, field: "rcpt", found: excerpt(rcpt), strong: true };
     if (u.ip) f.ip = u.ip;
     findings.push(f);

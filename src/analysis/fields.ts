@@ -40,6 +40,9 @@ export interface ScanField {
   shape?: Shape;
 }
 
+const DNS_NAME_AFTER = /\.(?:[a-z0-9-]{1,63}\.){0,8}[a-z]{2,24}(?![\w-])/iy;
+const HEX_TOKEN = /(?<![0-9A-Za-z])0[xX][0-9A-Fa-f]{1,8}(?![0-9A-Za-z])/g;
+
 export const STRONG_RELAY_WORDS = /open[\s_-]*relay|relay|proxy|listme|promiscuous/gi;
 export const WEAK_RELAY_WORDS = /test|check|probe|scan/gi;
 
@@ -56,8 +59,18 @@ export function shapeOf(text: string): Shape {
   const ips = findIps(text);
   for (let i = ips.length - 1; i >= 0; i--) {
     const m = ips[i];
-    if (m) rest = rest.slice(0, m.index) + " " + rest.slice(m.end);
+    if (!m) continue;
+    // a DNS name after the IP ("23.100.51.198.in-addr.arpa", "...relays.example.net") is part of the IP's query name
+    let end = m.end;
+    if (rest.charCodeAt(end) === 46) {
+      DNS_NAME_AFTER.lastIndex = end;
+      const after = DNS_NAME_AFTER.exec(rest);
+      if (after) end += after[0].length;
+    }
+    rest = rest.slice(0, m.index) + " " + rest.slice(end);
   }
+  // hex-integer IP forms ("0xC6336417", "0xc6.0x33.0x64.0x17") are not words
+  if (rest.includes("0x") || rest.includes("0X")) rest = rest.replace(HEX_TOKEN, " ");
   // one pass per word list: collect each match while blanking it out. Most texts have none: a test() is
   // cheaper than a replace() with a callback that finds nothing.
   const strong: string[] = [];
@@ -190,6 +203,27 @@ const X_HEADER = /^x-/;
 const TEST_HEADER_WORDS = /relay|test|proxy|check|probe|listme|dsbl|target/;
 const NOT_TEST_HEADER_WORDS = /spam|virus|dkim|spf|auth|exchange|scan|antivirus/;
 
+/** X- headers an MTA, webmail or client fills with the sender's own address: never a test position. */
+const TRACE_HEADER_WORDS = /originat|sender|client|forward|real-?ip|remote|source|src|peer|auth|mailer|ms-|exchange|barracuda|ironport|virus|relays-|report|status|level|score|flag/;
+/** An X- header value at most this long may be test-shaped (just an IP, perhaps with relay words). */
+const MAX_TEST_HEADER_VALUE = 120;
+
+/** An X- header whose value is only IPs and relay words ("X-SpamInfo: relay 198.51.100.23"), unless a trace header. */
+export function isTestShapedHeader(key: string, value: string): boolean {
+  if (value.length > MAX_TEST_HEADER_VALUE || !hasDigitQuick(value) || TRACE_HEADER_WORDS.test(key)) return false;
+  if (findIps(value).length === 0) return false; // most short X- values with a digit hold no IP: no shape needed
+  const shape = shapeOf(value);
+  return shape.residue <= 2 + (shape.strong.length > 0 ? 4 : 0);
+}
+
+function hasDigitQuick(t: string): boolean {
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
+}
+
 /** X- headers named like a relay test would name them (X-Relay-Test, X-Tested-IP, X-Proxy-Check...). */
 export function isTestHeaderName(key: string): boolean {
   return X_HEADER.test(key) && TEST_HEADER_WORDS.test(key) && !NOT_TEST_HEADER_WORDS.test(key);
@@ -242,12 +276,43 @@ export function addresses(text: string | null): string[] {
 export const ANGLE_BRACKETS = /^\s*<|>\s*$/g;
 
 /** The fields analysis scans, each with its position. */
+/** A reply or forward ("Re: is 198.51.100.23 an open relay?"): people discussing a test, not a test. */
+const REPLY_PREFIX = /^\s*(?:re|fwd?|aw|wg|sv|vs|tr|rv|antw|odp|r)\s*(?:\[\d+\])?\s*:|^\s*(?:回复|答复|转发)\s*[:：]/i;
+
+export function isReply(subject: string): boolean {
+  return REPLY_PREFIX.test(subject);
+}
+
+/** body.trim().length without copying the body. */
+function trimmedLength(s: string): number {
+  let a = 0;
+  let b = s.length;
+  while (a < b && s.charCodeAt(a) <= 32) a++;
+  while (b > a && s.charCodeAt(b - 1) <= 32) b--;
+  return b - a;
+}
+
+/** Body text beyond which a message is a page, not a test: its subject is no test position. */
+export const MAX_TEST_MESSAGE_BODY_CHARS = 16 * 1024;
+
+/**
+ * A message whose subject can be a test position: a relay test carries its payload in a short mail. A long page (an
+ * HTML body past SHORT_BODY_CHARS, or any body past MAX_TEST_MESSAGE_BODY_CHARS) with "relay test <ip>" in its subject
+ * is a phishing or spam page borrowing the words.
+ */
+export function subjectCanBeTest(msg: ParsedMessage, body: string): boolean {
+  const n = body.length > MAX_TEST_MESSAGE_BODY_CHARS ? body.length : trimmedLength(body);
+  if (n > MAX_TEST_MESSAGE_BODY_CHARS) return false;
+  return !(msg.html !== null && n > SHORT_BODY_CHARS);
+}
+
 export function scanFields(msg: ParsedMessage, body: string, headers: readonly HeaderField[], envLocals: ReadonlyArray<[string, string]>): ScanField[] {
   const fields: ScanField[] = [];
   const subject = (msg.subject ?? "").slice(0, MAX_SUBJECT_CHARS);
   if (subject !== "") {
     const shape = shapeOf(subject);
-    fields.push({ name: "subject", text: subject, position: isTestShaped(shape, SUBJECT_SLACK[0], SUBJECT_SLACK[1]) ? "subject-test" : "subject", shape });
+    const test = isTestShaped(shape, SUBJECT_SLACK[0], SUBJECT_SLACK[1]) && subjectCanBeTest(msg, body) && !REPLY_PREFIX.test(subject);
+    fields.push({ name: "subject", text: subject, position: test ? "subject-test" : "subject", shape });
   }
   const trimmed = body.trim();
   if (trimmed !== "") {
@@ -266,7 +331,8 @@ export function scanFields(msg: ParsedMessage, body: string, headers: readonly H
       const at = v.lastIndexOf("@");
       fields.push({ name: "message-id", text: at >= 0 ? v.slice(0, at) : v, position: "message-id" });
     } else if (h.key.startsWith("x-")) {
-      fields.push({ name: `header:${h.key}`, text: h.value, position: isTestHeaderName(h.key) ? "header-test" : "header" });
+      const test = isTestHeaderName(h.key) || isTestShapedHeader(h.key, h.value);
+      fields.push({ name: `header:${h.key}`, text: h.value, position: test ? "header-test" : "header" });
     }
   }
   return fields;

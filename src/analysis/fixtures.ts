@@ -123,7 +123,7 @@ export const RELAY_TESTS: Fixture[] = [
   {
     name: "RCPT to a plain address literal",
     raw: eml([trace("[203.0.113.7]"), "From: a@b.example", "Subject: hi", "Date: Mon, 2 Jan 2012 10:00:00 +0000"], "hi\n"),
-    env: env("<a@b.example>", [`<postmaster@[IPv6:2001:0db8:0:0::25]>`]),
+    env: env("<a@b.example>", [`<relaytest@[IPv6:2001:0db8:0:0::25]>`]),
     sensorIps: [SENSOR_V6],
     expect: { kind: "relay-test", testedIps: [SENSOR_V6], matchesSensor: true },
   },

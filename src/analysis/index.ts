@@ -3,14 +3,21 @@
 // Classification rule:
 //   1. Every decoder finding gets a weight (WEIGHTS); plain/dotless/reversed IPs weigh only where a relay test puts
 //      them (test-shaped subject/body, local parts, test-named X- headers) or when they equal a sensor IP.
-//   2. A bounce / DSN / DMARC / ARF report is "other", whatever it quotes (evidence is still listed).
-//   3. Otherwise score >= RELAY_TEST_THRESHOLD is "relay-test" (weights < 40 add up to 35 at most, together).
-//   4. Otherwise a message with at least one envelope recipient is "spam" (everything sent to a honeypot is).
+//   2. A notice (noticeKind: bounce / DSN / DMARC / ARF report, list or bulk post, Auto-Submitted, role mail to the
+//      sensor itself) is never a relay test, whatever it quotes: "other" for reports, else "spam"; confidence possible.
+//   3. Otherwise score >= RELAY_TEST_THRESHOLD is "relay-test" (weights < 40 add up to 35 at most, together, and
+//      relay words / a sensor match only add to main evidence): confidence "certain" when some evidence is content a
+//      tester writes on purpose (isCertainEvidence), else "likely". Only certain acts (confidence.ts: isActionable).
+//   4. Otherwise a message with at least one envelope recipient is "spam" (everything sent to a honeypot is), and
+//      "possible" when it has any relay-test evidence.
 //   5. Otherwise "other".
-import type { AttachmentMeta, Envelope, Evidence, HeaderField, MessageKind, ParsedMessage, Verdict } from "./types.js";
+import type { AttachmentMeta, Confidence, Envelope, Evidence, HeaderField, MessageKind, ParsedMessage, Verdict } from "./types.js";
 import {
   decodeBase64,
+  decodeDashedIp,
   decodeDecimalAscii,
+  decodeHexInt,
+  decodeUrlParam,
   decodeDotlessInt,
   decodeHexAscii,
   decodeHexPort,
@@ -22,18 +29,19 @@ import {
   unwrap,
   type Finding,
 } from "./decoders.js";
-import { decodeEnvelope, type UnwrappedRecipient } from "./envelope.js";
-import { ANGLE_BRACKETS, addresses, bodyText, relayWords, scanFields, scannableHeaders, type Position, type ScanField } from "./fields.js";
+import { decodeEnvelope, isRoleAddress, type UnwrappedRecipient } from "./envelope.js";
+import { ANGLE_BRACKETS, addresses, bodyText, isReply, relayWords, scanFields, scannableHeaders, subjectCanBeTest, type Position, type ScanField } from "./fields.js";
 import { findIpv4, hasDigit, type IpMatch } from "./ip.js";
-import { decodeSignatures, signatureInput } from "./signatures.js";
+import { decodeSignatures, signatureByName, signatureInput } from "./signatures.js";
 import { parseMessage } from "./parse.js";
 
 export * from "./decoders.js";
 export { decodeEnvelope, unwrapRecipient, MAX_ENVELOPE_RCPTS, type UnwrappedRecipient } from "./envelope.js";
-export { KNOWN_TESTER_SIGNATURES, isKnownTesterSignature, decodeSignatures, type TesterSignature, type SignatureInput } from "./signatures.js";
+export { KNOWN_TESTER_SIGNATURES, isKnownTesterSignature, decodeSignatures, signatureByName, type TesterSignature, type SignatureInput } from "./signatures.js";
+export { isActionable } from "./confidence.js";
 export { normaliseIp, findIps, findIpv4, findIpv6, findIpv4Loose, hasDigit, reverseIpv4, ipv4FromInt, ipv4ToInt } from "./ip.js";
 export { MAX_BODY_CHARS, MAX_HEADER_FIELDS, SHORT_BODY_CHARS, shapeOf, isTestShaped, stripReceivedLines } from "./fields.js";
-export type { Envelope, Evidence, MessageKind, ParsedMessage, Verdict } from "./types.js";
+export type { Confidence, Envelope, Evidence, MessageKind, ParsedMessage, Verdict } from "./types.js";
 
 /** Distinct findings kept per message (hostile input can hold thousands). */
 export const MAX_FINDINGS = 200;
@@ -62,7 +70,9 @@ export const SUPPORTING_BELOW = 40;
 export const MAX_SUPPORTING = 35;
 
 /** Decoders whose IPs are plain-looking text: weak on their own. */
-const WEAK_FORMS = new Set(["plain-ip", "dotless-int", "reversed-ip"]);
+const WEAK_FORMS = new Set(["plain-ip", "dotless-int", "reversed-ip", "hex-int", "dashed-ip"]);
+/** Decoders whose IP in a test position (weight >= SUPPORTING_BELOW) a tester wrote on purpose: certain evidence. */
+const POSITIONED_FORMS = new Set(["plain-ip", "dotless-int", "reversed-ip", "hex-int", "dashed-ip", "url-param"]);
 
 /** Weight of a plain / dotless / reversed IP by where it sits. */
 export const POSITION_WEIGHTS: Record<Position, number> = {
@@ -80,6 +90,8 @@ export const POSITION_WEIGHTS: Record<Position, number> = {
 export interface AnalyzeOptions {
   /** Dropbox addresses (lower-case) already seen receiving relay tests. */
   knownDropboxes?: ReadonlySet<string>;
+  /** The sensor's own host names (lower-case): role mail to them is mail to the sensor, not a relay test. */
+  sensorNames?: ReadonlySet<string>;
 }
 
 // reportKind's patterns (module constants: a regex literal is a new RegExp object each time it is evaluated)
@@ -114,6 +126,69 @@ interface Weighed {
   weight: number;
   /** A sensor IP found where a test would put it (or encoded): earns the sensor bonus. */
   sensorBonus: boolean;
+  /** Content a tester puts there on purpose: may make the verdict certain. */
+  certain: boolean;
+}
+
+const TEST_POSITIONS: ReadonlySet<Position> = new Set(["subject-test", "body-test", "header-test", "local"]);
+
+/** Whether a finding of this weight at this position is evidence a tester wrote on purpose (see Confidence). */
+function isCertainEvidence(f: Finding, weight: number, position: Position | null): boolean {
+  if (weight < SUPPORTING_BELOW) return false;
+  switch (f.decoder) {
+    case "signature":
+      return f.strong;
+    case "envelope-percent-hack":
+    case "envelope-quoted":
+    case "envelope-bang":
+    case "envelope-trailing-at":
+      return true;
+    case "envelope-literal":
+      return f.field === "rcpt";
+    case "decimal-ascii":
+    case "hex-ascii":
+    case "base64":
+    case "hex-port":
+    case "url-param":
+      return true;
+    default:
+      return POSITIONED_FORMS.has(f.decoder) && position !== null && TEST_POSITIONS.has(position);
+  }
+}
+
+const LIST_PRECEDENCE = /^\s*(?:list|bulk|junk)\b/i;
+const AUTO_SUBMITTED_NO = /^\s*no\b/i;
+
+/**
+ * Why a message is a notice, report, bounce or list post, or mail to the sensor's own role addresses, rather than a
+ * relay test: such a message is never certain, and never a relay test. Null if none.
+ */
+export function noticeKind(
+  msg: ParsedMessage,
+  env: Envelope,
+  headers: readonly HeaderField[],
+  recipients: readonly UnwrappedRecipient[],
+  sensors: ReadonlySet<string>,
+  sensorNames: ReadonlySet<string> | undefined,
+): string | null {
+  const report = reportKind(msg, env);
+  if (report !== null) return report;
+  for (const h of headers) {
+    if (h.key === "list-id") return `list post (List-Id: ${excerpt(h.value)})`;
+    if (h.key === "precedence" && LIST_PRECEDENCE.test(h.value)) return `bulk/list mail (Precedence: ${excerpt(h.value)})`;
+    if (h.key === "auto-submitted" && !AUTO_SUBMITTED_NO.test(h.value)) return `automatic notice (Auto-Submitted: ${excerpt(h.value)})`;
+  }
+  if (recipients.length > 0 && recipients.every((r) => isRoleAddress(r.dropbox) && ownDomain(r, sensors, sensorNames))) {
+    return "recipients are only role addresses (postmaster, abuse, ...) of the sensor itself";
+  }
+  return null;
+}
+
+/** A recipient at the sensor: an address literal (any, when the sensor's IPs are unknown) or one of its names. */
+function ownDomain(r: UnwrappedRecipient, sensors: ReadonlySet<string>, names: ReadonlySet<string> | undefined): boolean {
+  if (r.ip !== null) return sensors.size === 0 || sensors.has(r.ip);
+  const domain = r.dropbox.slice(r.dropbox.lastIndexOf("@") + 1);
+  return names !== undefined && names.has(domain);
 }
 
 /** Appends xs to out (out.push(...xs) without spreading into arguments; most xs are empty). */
@@ -152,7 +227,12 @@ function weighField(field: ScanField, sensors: ReadonlySet<string>, strongWords:
     }
     append(out, decodeBase64(joined, field.name));
   }
-  if (digits) append(out, decodeHexPort(t, field.name));
+  if (digits) {
+    append(out, decodeHexPort(t, field.name));
+    append(out, decodeHexInt(t, field.name));
+    if (field.position === "local" || field.position === "subject-test") append(out, decodeDashedIp(t, field.name));
+    if (field.name === "body") append(out, decodeUrlParam(t, field.name));
+  }
   return out;
 }
 
@@ -160,11 +240,15 @@ function weightOf(f: Finding, position: Position | null, sensors: ReadonlySet<st
   const sensor = f.ip !== undefined && sensors.has(f.ip);
   switch (f.decoder) {
     case "signature":
-      return WEIGHTS.signature;
+      return signatureByName(f.field)?.weight ?? WEIGHTS.signature;
     case "envelope-percent-hack":
     case "envelope-quoted":
     case "envelope-bang":
+    case "envelope-trailing-at":
       return WEIGHTS.envelopeTrick;
+    case "url-param":
+      // a named slot in a short mail's link; in a long page's links it is tracking, not a test
+      return position === "body-test" || position === "body-short" ? WEIGHTS.encodedStrong : sensor ? WEIGHTS.sensorMatchAnywhere : WEIGHTS.encodedWeak;
     case "envelope-literal":
       return f.field === "rcpt" ? WEIGHTS.envelopeLiteral : WEIGHTS.mailFromLiteral;
     case "decimal-ascii":
@@ -175,7 +259,9 @@ function weightOf(f: Finding, position: Position | null, sensors: ReadonlySet<st
       return f.strong || sensor ? WEIGHTS.encodedStrong : WEIGHTS.encodedWeak;
     case "plain-ip":
     case "dotless-int":
-    case "reversed-ip": {
+    case "reversed-ip":
+    case "hex-int":
+    case "dashed-ip": {
       const w = position ? POSITION_WEIGHTS[position] : 0;
       return sensor ? Math.max(w, WEIGHTS.sensorMatchAnywhere) : w;
     }
@@ -187,7 +273,7 @@ function weightOf(f: Finding, position: Position | null, sensors: ReadonlySet<st
 }
 
 function emptyVerdict(kind: MessageKind, evidence: Evidence[]): Verdict {
-  return { kind, testedIps: [], matchesSensor: false, dropboxes: [], score: 0, evidence };
+  return { kind, confidence: null, reasons: [], testedIps: [], matchesSensor: false, dropboxes: [], score: 0, evidence };
 }
 
 /** Recipients whose local parts are scanned as test positions. */
@@ -254,15 +340,19 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
     const weight = weightOf(f, position, sensors);
     // A sensor IP earns the bonus, a plain-looking one only where it weighs without being the sensor's.
     const sensorBonus = f.ip !== undefined && sensors.has(f.ip) && (!WEAK_FORMS.has(f.decoder) || weightOf(f, position, NO_SENSORS) >= SUPPORTING_BELOW);
+    const certain = isCertainEvidence(f, weight, position);
     const key = `${f.decoder}|${f.field}|${f.ip ?? f.found}`;
     const prev = weighed.get(key);
     if (prev) {
       prev.weight = Math.max(prev.weight, weight);
       prev.sensorBonus ||= sensorBonus;
-    } else if (weighed.size < MAX_FINDINGS) weighed.set(key, { f, weight, sensorBonus });
+      prev.certain ||= certain;
+    } else if (weighed.size < MAX_FINDINGS) weighed.set(key, { f, weight, sensorBonus, certain });
   };
   // In table order, so the first one is what isKnownTesterSignature would name.
-  const signatures = decodeSignatures(signatureInput(msg, env, body, headers));
+  const subjectIsTest = fields.some((f) => f.name === "subject" && f.position === "subject-test");
+  const shortMail = subjectCanBeTest(msg, body) && !isReply(msg.subject ?? "");
+  const signatures = decodeSignatures(signatureInput(msg, env, body, headers, subjectIsTest, shortMail));
   for (const f of signatures) add(f, null);
   for (const f of envDecoded.findings) add(f, null);
   for (const field of fields) for (const f of weighField(field, sensors, strongWords.size > 0)) add(f, field.position);
@@ -283,8 +373,9 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   }
   counted.sort((a, b) => b.weight - a.weight);
   let score = main + Math.min(MAX_SUPPORTING, supporting);
-  const evidence: Evidence[] = counted.map(({ f, weight }) => {
+  const evidence: Evidence[] = counted.map(({ f, weight, certain }) => {
     const e: Evidence = { decoder: f.decoder, field: f.field, found: f.found, weight };
+    if (certain) e.certain = true;
     if (f.ip !== undefined) e.ip = f.ip;
     if (f.reversed) e.reversed = true;
     if (f.alternatives) e.alternatives = f.alternatives;
@@ -297,7 +388,8 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
     if (w.f.ip !== undefined && (!anyMainIp || w.weight >= SUPPORTING_BELOW) && !ips.includes(w.f.ip)) ips.push(w.f.ip);
   }
   const sensorHit = ips.filter((ip) => sensors.has(ip));
-  if (counted.length > 0) {
+  // Relay words and a sensor match only add to main evidence: words and a stray IP alone make no relay test.
+  if (main > 0) {
     if (counted.some((w) => w.sensorBonus)) {
       score += WEIGHTS.sensorBonus;
       evidence.push({ decoder: "sensor-match", field: "sensorIps", found: sensorHit.join(", "), weight: WEIGHTS.sensorBonus });
@@ -312,28 +404,75 @@ function analyzeUnsafe(msg: ParsedMessage, env: Envelope, sensorIps: readonly st
   }
   score = Math.min(100, score);
 
-  const report = reportKind(msg, env);
+  const notice = noticeKind(msg, env, headers, envDecoded.recipients, sensors, opts.sensorNames);
+  const certainEvidence = counted.filter((w) => w.certain);
+  const reasons: string[] = [];
+  const listed = (): string => (counted[0] ? describe(counted[0].f) : "") + (counted.length > 1 ? ` and ${counted.length - 1} more` : "");
   let kind: MessageKind;
-  if (report !== null) {
-    kind = "other";
-    evidence.push({ decoder: "report", field: "message", found: report, weight: 0 });
-  } else if (score >= RELAY_TEST_THRESHOLD) kind = "relay-test";
-  else kind = env.rcptTo.length > 0 ? "spam" : "other";
+  let confidence: Confidence | null;
+  if (notice !== null) {
+    kind = reportKind(msg, env) !== null ? "other" : env.rcptTo.length > 0 ? "spam" : "other";
+    confidence = counted.length > 0 ? "possible" : null;
+    evidence.push({ decoder: "report", field: "message", found: notice, weight: 0 });
+    if (confidence) reasons.push(`possible, not a relay test: ${notice}; such mail is never a test, whatever it quotes`);
+  } else if (score >= RELAY_TEST_THRESHOLD) {
+    kind = "relay-test";
+    if (certainEvidence.length > 0) {
+      confidence = "certain";
+      const w = certainEvidence[0] as Weighed; // length > 0
+      reasons.push(`certain: ${describe(w.f)}: ${whyCertain(w.f)}${certainEvidence.length > 1 ? ` (and ${certainEvidence.length - 1} more)` : ""}`);
+    } else {
+      confidence = "likely";
+      reasons.push(`likely, not certain: score ${score} >= ${RELAY_TEST_THRESHOLD}, but only on evidence that can be accidental (${listed()})`);
+    }
+  } else {
+    kind = env.rcptTo.length > 0 ? "spam" : "other";
+    confidence = counted.length > 0 ? "possible" : null;
+    if (confidence) reasons.push(`possible: score ${score} below ${RELAY_TEST_THRESHOLD} (${listed()})`);
+  }
 
-  if (kind !== "relay-test") return { kind, testedIps: [], matchesSensor: false, dropboxes: [], score, evidence };
+  if (kind !== "relay-test") return { kind, confidence, reasons, testedIps: [], matchesSensor: false, dropboxes: [], score, evidence };
   let dropboxes = envDecoded.dropboxes;
   if (dropboxes.length === 0) dropboxes = [...addresses(msg.to), ...addresses(headers.find((h) => h.key === "cc")?.value ?? null)];
   const verdict: Verdict = {
     kind,
+    confidence,
+    reasons,
     testedIps: ips,
     matchesSensor: sensorHit.length > 0,
     dropboxes,
     score,
     evidence,
   };
-  const tester = signatures[0]?.field;
+  const tester = signatures.find((f) => f.strong)?.field ?? signatures[0]?.field;
   if (tester !== undefined) verdict.tester = tester;
   return verdict;
+}
+
+/** One finding in words: which decoder, which field, what it decoded. */
+function describe(f: Finding): string {
+  if (f.decoder === "signature") return `tester signature "${f.field}" matched ${JSON.stringify(f.found)}`;
+  const ip = f.ip !== undefined && !f.found.includes(" -> ") ? ` -> ${f.ip}` : "";
+  return `${f.decoder} in ${f.field}: ${f.found}${ip}${f.reversed ? " (octets reversed)" : ""}`;
+}
+
+function whyCertain(f: Finding): string {
+  switch (f.decoder) {
+    case "signature":
+      return `the pattern of a named tool (${signatureByName(f.field)?.recognisedBy ?? f.field})`;
+    case "envelope-literal":
+      return "a recipient at an address literal: the tester names the relay's IP";
+    case "plain-ip":
+    case "dotless-int":
+    case "reversed-ip":
+    case "hex-int":
+    case "dashed-ip":
+      return "an IP where a tester writes the tested address (test-shaped subject/body, local part, test header)";
+    case "url-param":
+      return "the IP in a named URL slot of a short mail";
+    default:
+      return f.decoder.startsWith("envelope-") ? "an envelope relay trick" : "an encoding nobody writes by accident";
+  }
 }
 
 /** Classify one parsed message. Pure and synchronous; never throws (an internal error yields an "error" evidence). */

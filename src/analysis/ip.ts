@@ -125,7 +125,7 @@ export interface IpMatch {
 }
 
 // A dotted quad not glued to a preceding digit or dot, and not continued by a digit or ".digit".
-const IPV4_STRICT = /(?<![0-9.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9]|\.\d)/g;
+const IPV4_STRICT = /(?<![0-9]|[0-9]\.)\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![0-9]|\.\d)/g;
 // A dotted quad anywhere (decoded bytes); up to 16 digits before the first dot (bounded: no quadratic scan of long digit runs).
 const IPV4_LOOSE = /\d{1,16}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\d|\.\d)/g;
 

@@ -57,14 +57,30 @@ export interface Evidence {
   ip?: string;
   /** Points this evidence added to Verdict.score (0 = shown for context, not counted). */
   weight?: number;
+  /** True when this evidence alone may make a verdict `certain` (content a tester puts there on purpose). */
+  certain?: boolean;
   /** True when the IP was read from DNSBL-style reversed octets (23.100.51.198 -> 198.51.100.23). */
   reversed?: boolean;
   /** Other readings of the same decoded bytes when a glued digit makes the first octet ambiguous. */
   alternatives?: string[];
 }
 
+/**
+ * How sure analysis is that a message is a relay test. Only `certain` acts (delivery, dropbox learning, abuse
+ * reports, feeds, the fleet); the UI shows all three with the reasons.
+ *   certain:  content a tester puts there on purpose (a decoded IP in a test position or an encoding, an envelope
+ *             trick, a specific tester signature), and the message is no notice, report, bounce or list post.
+ *   likely:   scored as a relay test, but only on evidence that could be accidental (a learned dropbox, words).
+ *   possible: some relay-test evidence, not enough, or in a message that is a notice/report/list post: not a test.
+ */
+export type Confidence = "certain" | "likely" | "possible";
+
 export interface Verdict {
   kind: MessageKind;
+  /** Relay-test confidence: certain or likely when kind is "relay-test", possible (or null: no evidence) otherwise. */
+  confidence?: Confidence | null;
+  /** Why this confidence, in words (one line each). */
+  reasons?: string[];
   testedIps: string[];
   matchesSensor: boolean;
   dropboxes: string[];

@@ -23,7 +23,7 @@ const verdict = z
     dropboxes: z.array(str).max(1000),
     score: z.number().finite(),
     tester: str.optional(),
-    confidence: z.enum(["certain", "likely", "possible"]).optional(),
+    confidence: z.enum(["certain", "likely", "possible"]).nullable().optional(),
   })
   .strip();
 
@@ -46,6 +46,7 @@ const message = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     kind: z.enum(["relay-test", "spam", "other", "unknown"]),
     verdict: verdict.nullable(),
+    confidence: z.enum(["certain", "likely", "possible"]).nullable().optional(),
     bodyStored: z.boolean(),
     raw: z.base64().optional(),
   })

@@ -124,6 +124,41 @@ describe("delivery end to end", () => {
     }
   });
 
+  it("a phishing page with \"relay test <sensor ip>\" in its subject is not delivered; a certain relay test is (issue 15)", async () => {
+    reset();
+    const t: TestSensor = await startSensor(deliveryConfig(sink));
+    try {
+      const filler = `<p>Your mailbox quota is full. <a href="http://login.example.com/verify">Verify your account</a> to keep receiving mail.</p>\r\n`;
+      const page = [
+        "From: Mail Admin <admin@login.example.com>",
+        "To: victim@example.com",
+        "Subject: relay test 127.0.0.1",
+        "Date: Mon, 2 Jan 2012 10:00:00 +0000",
+        "MIME-Version: 1.0",
+        "Content-Type: text/html; charset=utf-8",
+        "",
+        `<html><body>${filler.repeat(Math.ceil((2 * 1024 * 1024) / filler.length))}</body></html>`,
+        "",
+      ].join("\r\n");
+      await sendMessage(t.port, ["victim@example.com"], page, "admin@login.example.com");
+      const phish = await t.waitEvent("smtp.message.stored");
+      assert.notEqual(phish.kind, "relay-test");
+      assert.notEqual(phish.confidence, "certain");
+      await sendMessage(t.port, [DROPBOX], relayTest(9));
+      const test = await t.waitEvent("smtp.message.stored", (e) => e.message !== phish.message);
+      assert.equal(test.kind, "relay-test");
+      assert.equal(test.confidence, "certain");
+      const sent = await t.waitEvent("delivery.sent");
+      assert.equal(sent.message, test.message);
+      await t.sensor.delivery.idle();
+      assert.equal(sink.messages.length, 1, "only the certain test");
+      assert.deepEqual(sink.messages[0]!.rcptTo, [DROPBOX]);
+      assert.equal(t.sensor.reader.get<{ confidence: string }>("SELECT confidence FROM messages WHERE id = ?", test.message)?.confidence, "certain");
+    } finally {
+      await t.close();
+    }
+  });
+
   it("caps hold across a restart", async () => {
     reset();
     const dataDir = tempDir();

@@ -2,6 +2,7 @@
 // candidates, keeps the durable outbox, and a worker loop that sends due rows (timeout, retries with backoff).
 // Everything here runs off the SMTP path: onStored() returns at once, a failure is logged, never thrown at a session.
 import type { Config } from "../config/schema.js";
+import { isActionable } from "../analysis/confidence.js";
 import type { EventId } from "../events/catalog.js";
 import type { Dispatcher, EventContext } from "../events/dispatcher.js";
 import { parseHostPort } from "../net/address.js";
@@ -115,7 +116,8 @@ export function createDeliveryEngine(o: DeliveryEngineOptions): DeliveryEngine {
   }
 
   async function learn(m: StoredMessageInfo): Promise<void> {
-    const isTest = m.kind === "relay-test" && m.verdict?.kind === "relay-test";
+    // dropboxes are learned from certain relay tests only: a likely one may name an innocent address (issue 15)
+    const isTest = m.kind === "relay-test" && isActionable(m.verdict);
     if (isTest && m.verdict?.dropboxes.length) {
       await o.store.recordSighting(
         { at: m.receivedAt, srcIp: m.srcIp, dropboxes: m.verdict.dropboxes, tester: m.verdict.tester ?? null, recipients: [] },

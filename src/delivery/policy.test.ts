@@ -17,7 +17,7 @@ const CONFIG: DeliveryPolicyConfig = {
 };
 
 function verdict(over: Partial<Verdict> = {}): Verdict {
-  return { kind: "relay-test", testedIps: ["198.51.100.23"], matchesSensor: true, dropboxes: ["x@yahoo.com"], score: 90, evidence: [], ...over };
+  return { kind: "relay-test", confidence: "certain", testedIps: ["198.51.100.23"], matchesSensor: true, dropboxes: ["x@yahoo.com"], score: 90, evidence: [], ...over };
 }
 
 function msg(over: Partial<PolicyMessage> = {}): PolicyMessage {
@@ -53,6 +53,14 @@ describe("delivery policy", () => {
     const d = decide(input({ message: msg({ verdict: verdict({ matchesSensor: false }) }) }));
     assert.deepEqual(d.deliver, []);
     assert.deepEqual(d.skipped, [{ recipient: null, reason: "not-matching-sensor" }]);
+  });
+
+  it("never delivers a relay test that is only likely or possible, nor one stored without a confidence (issue 15)", () => {
+    for (const confidence of ["likely", "possible", null, undefined] as const) {
+      const d = decide(input({ message: msg({ verdict: verdict({ confidence }) }) }));
+      assert.deepEqual(d.deliver, [], String(confidence));
+      assert.deepEqual(d.skipped, [{ recipient: null, reason: "not-certain" }], String(confidence));
+    }
   });
 
   it("ignores spam and other mail (nothing to audit)", () => {

@@ -6,6 +6,7 @@ import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
 import type { Verdict } from "../analysis/types.js";
 import { canonicalIp } from "../net/ip-scope.js";
+import { isActionable } from "../analysis/confidence.js";
 import type { StoredKind } from "../store/types.js";
 
 /** The cap window: caps are "per day", a rolling 24 hours. */
@@ -56,6 +57,7 @@ export type SkipReason =
   | "disabled"
   | "kill-switch"
   | "not-relay-test"
+  | "not-certain"
   | "not-matching-sensor"
   | "no-dropbox"
   | "no-body"
@@ -140,9 +142,9 @@ export function canonicalMailbox(address: string): string | null {
 /** THE verdict-level gate: is this verdict evidence enough to deliver its relay test? null: yes; else the skip reason.
  * Only relay-test verdicts reach it. */
 export function verdictGate(v: Verdict): SkipReason | null {
+  // Only a relay test the analysis is certain of leaves the machine (issue 15).
+  if (!isActionable(v)) return "not-certain";
   if (!v.matchesSensor) return "not-matching-sensor";
-  // On merge with the analyzer's Verdict.confidence (issue 14): deliver only certain verdicts, i.e. add here
-  //   if (v.confidence !== "certain") return "not-certain";   (and "not-certain" to SkipReason, README, catalog)
   return null;
 }
 

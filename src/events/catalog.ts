@@ -20,7 +20,7 @@ export const EVENT_CATALOG = {
   "smtp.tls.failed": { fields: ["reason"], doc: "A TLS handshake failed." },
   "smtp.auth.attempt": { fields: ["mechanism", "username", "password", "accepted"], doc: "An AUTH attempt, recorded whether or not AUTH is advertised." },
   "smtp.message.stored": {
-    fields: ["message", "queue_id", "size", "sha256", "rcpt_count", "mail_from", "subject", "kind", "tested_ips", "matches_sensor", "body_stored"],
+    fields: ["message", "queue_id", "size", "sha256", "rcpt_count", "mail_from", "subject", "kind", "tested_ips", "matches_sensor", "confidence", "body_stored"],
     doc: "A message was durably stored (the 250 went out after this point).",
   },
   "smtp.message.dropped": {
@@ -50,7 +50,7 @@ export const EVENT_CATALOG = {
   },
   "delivery.skipped": {
     fields: ["message", "recipient", "mode", "outbox", "reason", "error"],
-    doc: "A delivery candidate was not sent: disabled, kill-switch, not-matching-sensor, no-dropbox, no-body, too-big, html, attachments, invalid-recipient, cap-day, cap-dropbox, cap-source, dry-run, expired, body-gone, destination-refused.",
+    doc: "A delivery candidate was not sent: disabled, kill-switch, not-certain, not-matching-sensor, no-dropbox, no-body, too-big, html, attachments, invalid-recipient, cap-day, cap-dropbox, cap-source, dry-run, expired, body-gone, destination-refused.",
   },
   "delivery.failed": {
     fields: ["message", "recipient", "mode", "outbox", "attempts", "error", "permanent", "will_retry", "retry_at"],

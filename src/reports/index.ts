@@ -8,6 +8,7 @@ import type { Config } from "../config/schema.js";
 import { defaultHostname } from "../config/load.js";
 import { searchMessages } from "../store/sqlite/web.js";
 import type { StoreReader } from "../store/types.js";
+import { isActionable } from "../analysis/confidence.js";
 import { buildArf } from "./arf.js";
 import { createRdap } from "./rdap.js";
 import type { ReportInput, ReportKind, ReportMessage } from "./types.js";
@@ -40,6 +41,9 @@ export interface ReportOptions {
 export function reportMessage(reader: StoreReader, id: number): ReportMessage {
   const m = reader.getMessage(id);
   if (!m) throw new Error(`no message ${id}`);
+  // Only a certain relay test is reported as one (and names its dropboxes); a likely one is reported as what it
+  // surely is: mail sent to the trap (issue 15).
+  const certain = isActionable(m.verdict);
   return {
     id: m.id,
     receivedAt: m.receivedAt,
@@ -51,9 +55,9 @@ export function reportMessage(reader: StoreReader, id: number): ReportMessage {
     mailFrom: m.mailFrom,
     rcptTo: m.rcptTo,
     subject: m.subject,
-    kind: m.kind,
-    testedIps: m.verdict?.testedIps ?? [],
-    dropboxes: m.verdict?.dropboxes ?? [],
+    kind: m.kind === "relay-test" && !certain ? "spam" : m.kind,
+    testedIps: certain ? (m.verdict?.testedIps ?? []) : [],
+    dropboxes: certain ? (m.verdict?.dropboxes ?? []) : [],
     tester: m.verdict?.tester ?? null,
     raw: m.bodyStored ? reader.getRaw(m.id) : null,
   };
@@ -64,7 +68,7 @@ export async function buildReportForMessage(reader: StoreReader, id: number, o: 
   let dropbox: string | undefined;
   let otherSources: string[] | undefined;
   if (o.kind === "dropbox") {
-    if (message.kind !== "relay-test" || message.dropboxes.length === 0) throw new Error(`message ${id} is not a relay test naming a dropbox`);
+    if (message.kind !== "relay-test" || message.dropboxes.length === 0) throw new Error(`message ${id} is not a certain relay test naming a dropbox`);
     dropbox = message.dropboxes[0]!;
     otherSources = [
       ...new Set(searchMessages(reader, { kind: "relay-test", dropbox, limit: 500 }).map((x) => x.srcIp).filter((ip) => ip !== message.srcIp)),

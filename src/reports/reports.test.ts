@@ -320,10 +320,22 @@ describe("report and feed CLI on a sensor's store", () => {
     await c.reply();
     await c.startData({ greet: "EHLO tester.spammer.example", from: "paulette@spammer.example", to: DROPBOX });
     await c.sendData(["From: paulette <paulette@spammer.example>", `To: ${DROPBOX}`, "Subject: 127.0.0.1@pauletteOpen Relay", "", "127.0.0.1@pauletteOpen Relay", ""].join("\r\n"));
+    // a likely (not certain) relay test: an MX check naming only a host. Never reported as a test nor in a feed.
+    await c.startData({ greet: null, from: "mx@spammer.example", to: "likely@dropbox.example" });
+    await c.sendData(["From: mx@spammer.example", "To: likely@dropbox.example", "Subject: MX check mx.trap.example", "", ""].join("\r\n"));
     await c.quit();
-    await s.waitEvent("smtp.message.stored");
+    await s.waitEvent("smtp.message.stored", (e) => e.message === 2);
+    assert.equal(s.sensor.reader.getMessage(2)!.confidence, "likely");
   });
   after(() => s.close());
+
+  it("a relay test that is only likely is no dropbox report and no feed entry (issue 15)", async () => {
+    const r = await runCli(["report", "--data-dir", s.dataDir, "--message", "2", "--format", "xarf", "--kind", "dropbox"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /not a certain relay test/);
+    const j = await runCli(["feed", "json", "--data-dir", s.dataDir]);
+    assert.ok(!j.stdout.includes("likely@dropbox.example"), j.stdout);
+  });
 
   it("prints an ARF report, an X-ARF report and a dropbox report for a stored relay test", async () => {
     const arf = await runCli(["report", "--data-dir", s.dataDir, "--message", "1", "--format", "arf", "--to", "abuse@isp.example"]);

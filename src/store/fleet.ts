@@ -12,7 +12,7 @@ export interface FleetVerdict {
   tester?: string | undefined;
   /** How sure the sensor's analyzer is that this is a relay test; absent from older sensors. Only "certain" tests (or
    * ones without it) count towards a pooled dropbox. */
-  confidence?: "certain" | "likely" | "possible" | undefined;
+  confidence?: "certain" | "likely" | "possible" | null | undefined;
 }
 
 /** A message summary; `id` is the sensor's own message id, (sensor, id) is the idempotency key. */
@@ -22,6 +22,8 @@ export interface FleetMessage extends Pick<MessageRow, EnvelopeKey> {
   sha256: string;
   kind: StoredKind;
   verdict: FleetVerdict | null;
+  /** The message's relay-test confidence (the verdict's), for the collector's "certain only" counts. */
+  confidence?: "certain" | "likely" | "possible" | null | undefined;
   bodyStored: boolean;
   /** The raw message, base64; only when the sensor is configured to push bodies. */
   raw?: string | undefined;

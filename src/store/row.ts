@@ -19,6 +19,7 @@ export type AnalyzedColumns = Pick<
   | "sha256"
   | "kind"
   | "verdict"
+  | "confidence"
   | "parseError"
   | "attachments"
   | "headers"
@@ -39,6 +40,7 @@ export function analyzedColumns(p: StoredParse, verdict: Verdict): AnalyzedColum
     sha256: p.sha256,
     kind: verdict.kind,
     verdict,
+    confidence: verdict.confidence ?? null,
     parseError: p.parseError,
     attachments: p.attachments,
     headers: p.headers,

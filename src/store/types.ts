@@ -1,5 +1,5 @@
 // The store interface: what the rest of relaytrap sees of storage. SQL lives only below store/.
-import type { AttachmentMeta, HeaderField, MessageKind, Verdict } from "../analysis/types.js";
+import type { AttachmentMeta, Confidence, HeaderField, MessageKind, Verdict } from "../analysis/types.js";
 
 export type StoredKind = MessageKind | "unknown";
 
@@ -29,6 +29,8 @@ export interface MessageColumns {
   sha256: string;
   kind: StoredKind;
   verdict: Verdict | null;
+  /** Relay-test confidence (the verdict's, as a column); null: none, or stored before analysis gave one. */
+  confidence?: Confidence | null;
   parseError: string | null;
   attachments: AttachmentMeta[];
   headers: HeaderField[];
@@ -200,4 +202,6 @@ export interface MessageSummary {
   bodyStored: boolean;
   /** "direct" or the proxy channel (http-connect, socks4, socks5). */
   channel: string;
+  /** Relay-test confidence (issue 15): only "certain" acts; null when none was given. */
+  confidence?: Confidence | null;
 }

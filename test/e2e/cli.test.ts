@@ -222,6 +222,12 @@ describe("relaytrap CLI errors", () => {
     assert.deepEqual(v.testedIps, [SENSOR_IP]);
     assert.equal(v.matchesSensor, true);
     assert.equal(v.dropboxes.length, 21);
+    assert.equal((v as { confidence?: string }).confidence, "certain");
+    const x = await runCli(["analyze", join(dir, "t.eml"), "--explain", "--sensor-ip", SENSOR_IP, "--rcpt", RCPTS[0]!]);
+    assert.equal(x.code, 0, x.stderr);
+    assert.match(x.stdout, /^verdict: relay-test, confidence certain/);
+    assert.match(x.stdout, /why: certain: plain-ip in subject/);
+    assert.match(x.stdout, /^acts: yes/m);
   });
 });
 

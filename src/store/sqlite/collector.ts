@@ -43,14 +43,19 @@ function fleetVerdict(v: unknown): FleetVerdict | null {
     dropboxes: strings(x.dropboxes),
     score: typeof x.score === "number" && Number.isFinite(x.score) ? x.score : 0,
     tester: typeof x.tester === "string" ? x.tester : undefined,
+    confidence: confidenceOf(x.confidence),
   };
+}
+
+function confidenceOf(c: unknown): FleetVerdict["confidence"] {
+  return c === "certain" || c === "likely" || c === "possible" ? c : null;
 }
 
 /** Messages stored after the cursor, oldest first; raw bodies (base64) only when asked for and at most maxRawBytes. */
 export function messagesAfter(reader: StoreReader, cursor: number, limit: number, raw: { include: boolean; maxBytes: number }): FleetMessage[] {
   const rows = reader.all<Record<string, unknown>>(
     `SELECT m.id, m.queue_id, m.session_id, m.received_at, m.src_ip, m.src_port, m.dest_ip, m.dest_port, m.channel, m.helo, m.mail_from,
-       m.rcpt_to, m.subject, m.size, m.sha256, m.kind, m.verdict, m.body_stored
+       m.rcpt_to, m.subject, m.size, m.sha256, m.kind, m.verdict, m.confidence, m.body_stored
        ${raw.include ? ", (SELECT CASE WHEN length(r.data) <= ? THEN r.data END FROM message_raw r WHERE r.message_id = m.id) AS raw" : ""}
      FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?`,
     ...(raw.include ? [raw.maxBytes] : []),
@@ -64,6 +69,7 @@ export function messagesAfter(reader: StoreReader, cursor: number, limit: number
     sha256: r.sha256 as string,
     kind: r.kind as StoredKind,
     verdict: fleetVerdict(json(r.verdict, null)),
+    confidence: confidenceOf(r.confidence),
     bodyStored: r.body_stored === 1,
     raw: Buffer.isBuffer(r.raw) ? r.raw.toString("base64") : undefined,
   }));

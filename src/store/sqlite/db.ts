@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "./driver.js";
 import type { EnvelopeKey, MessageRow, SessionRecord, StoredKind } from "../types.js";
+import type { Confidence } from "../../analysis/types.js";
 
 export type Db = import("better-sqlite3").Database;
 
@@ -126,6 +127,7 @@ export function rowToMessage(r: Record<string, unknown>): MessageRow {
     dropReason: (r.drop_reason as string | null) ?? null,
     kind: r.kind as StoredKind,
     verdict: json(r.verdict, null),
+    confidence: (r.confidence as Confidence | null | undefined) ?? null,
     parseError: (r.parse_error as string | null) ?? null,
     attachments: json(r.attachments, []),
     headers: json(r.headers, []),
@@ -159,4 +161,4 @@ export function rowToSession(r: Record<string, unknown>): SessionRecord {
 
 /** Summary columns (everything but the raw body and the search text). */
 export const MESSAGE_COLUMNS =
-  "id, queue_id, session_id, received_at, src_ip, src_port, dest_ip, dest_port, channel, helo, mail_from, rcpt_to, rcpt_count, subject, from_hdr, to_hdr, date_hdr, date_iso, message_id_hdr, size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers, has_html";
+  "id, queue_id, session_id, received_at, src_ip, src_port, dest_ip, dest_port, channel, helo, mail_from, rcpt_to, rcpt_count, subject, from_hdr, to_hdr, date_hdr, date_iso, message_id_hdr, size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers, has_html, confidence";

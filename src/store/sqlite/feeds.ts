@@ -21,7 +21,7 @@ export function feedData(reader: StoreReader, since: number, now = Date.now()): 
     `SELECT date(m.received_at / 1000, 'unixepoch') AS day, m.src_ip AS srcIp, lower(d.value) AS dropbox, COUNT(*) AS tests,
        MIN(m.received_at) AS firstSeen, MAX(m.received_at) AS lastSeen
      FROM messages m LEFT JOIN json_each(m.verdict, '$.dropboxes') d
-     WHERE m.kind = 'relay-test' AND m.received_at >= ?
+     WHERE m.kind = 'relay-test' AND m.confidence = 'certain' AND m.received_at >= ?
      GROUP BY day, m.src_ip, lower(d.value) ORDER BY day, m.src_ip, dropbox`,
     since,
   );

@@ -28,8 +28,9 @@ export function openSqliteReader(dataDir: string): StoreReader {
   const db = openReaderDb(path);
   // This connection cannot migrate: a store not yet migrated by its writer (an older sensor still running, when a newer
   // `relaytrap export` reads it) has no has_html column (010), and its rows read as stored before it (unknown).
-  const hasHtmlColumn = (db.pragma("table_info(messages)") as Array<{ name: string }>).some((c) => c.name === "has_html");
-  const columns = hasHtmlColumn ? MESSAGE_COLUMNS : MESSAGE_COLUMNS.replace("has_html", "NULL AS has_html");
+  const present = new Set((db.pragma("table_info(messages)") as Array<{ name: string }>).map((c) => c.name));
+  let columns = present.has("has_html") ? MESSAGE_COLUMNS : MESSAGE_COLUMNS.replace("has_html", "NULL AS has_html");
+  if (!present.has("confidence")) columns = columns.replace("confidence", "NULL AS confidence"); // 011
 
   const list = (f: MessageFilter, order: "ASC" | "DESC"): MessageRow[] => {
     const w = where(f);

@@ -141,6 +141,18 @@ describe("has_html (migration 010)", () => {
       const verdict: Verdict = { kind: "spam", testedIps: [], matchesSensor: false, dropboxes: [], score: 0, evidence: [] };
       await reanalyzeStore(dir, async () => ({ verdict, hasHtml: true }));
       assert.equal(reader.getMessage(1)!.hasHtml, true);
+      // confidence (migration 011): a new analyzer's verdicts are counted up/down and the column rewritten
+      const certain: Verdict = { ...verdict, kind: "relay-test", confidence: "certain", reasons: ["certain: x"] };
+      const sum = await reanalyzeStore(dir, async (row) => ({ verdict: row.id === 1 ? certain : verdict, hasHtml: true }));
+      assert.equal(sum.messages, 2);
+      assert.equal(sum.up, 1);
+      assert.equal(sum.down, 0);
+      assert.deepEqual(sum.moves, { "none -> certain": 1 });
+      assert.equal(reader.getMessage(1)!.confidence, "certain");
+      assert.equal(reader.getMessage(1)!.kind, "relay-test");
+      const back = await reanalyzeStore(dir, async () => ({ verdict, hasHtml: true }));
+      assert.equal(back.down, 1);
+      assert.equal(reader.getMessage(1)!.confidence, null);
     } finally {
       reader.close();
       await writer.close();

@@ -22,7 +22,7 @@ export interface WebMessageFilter {
   limit: number;
 }
 
-const SUMMARY_COLUMNS = "id, received_at, src_ip, mail_from, rcpt_to, subject, kind, size, session_id, body_stored, channel";
+const SUMMARY_COLUMNS = "id, received_at, src_ip, mail_from, rcpt_to, subject, kind, size, session_id, body_stored, channel, confidence";
 
 function parseJsonArray(s: unknown): string[] {
   if (typeof s !== "string") return [];
@@ -47,6 +47,7 @@ function toSummary(r: Record<string, unknown>): MessageSummary {
     sessionId: r.session_id as string,
     bodyStored: r.body_stored === 1,
     channel: (r.channel as string | undefined) ?? "direct",
+    confidence: (r.confidence as MessageSummary["confidence"] | undefined) ?? null,
   };
 }
 

@@ -19,6 +19,7 @@ export type MessageParams = Omit<NewMessage, "raw" | "rcptTo" | "verdict" | "att
   bodyStored: 0 | 1;
   hasHtml: 0 | 1;
   verdict: string | null;
+  confidence: string | null;
   attachments: string;
   headers: string;
 };
@@ -66,10 +67,10 @@ let rawBytes = opened.rawBytes;
 
 const insertMessage = db.prepare(`INSERT INTO messages (queue_id, session_id, received_at, src_ip, src_port, dest_ip,
   dest_port, channel, helo, mail_from, rcpt_to, rcpt_count, subject, from_hdr, to_hdr, date_hdr, date_iso, message_id_hdr,
-  size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers, text_body, has_html, imported_at)
+  size, sha256, body_stored, drop_reason, kind, verdict, parse_error, attachments, headers, text_body, has_html, imported_at, confidence)
   VALUES (@queueId, @sessionId, @receivedAt, @srcIp, @srcPort, @destIp, @destPort, @channel, @helo, @mailFrom, @rcptTo,
   @rcptCount, @subject, @fromHeader, @toHeader, @dateHeader, @date, @messageIdHeader, @size, @sha256, @bodyStored,
-  @dropReason, @kind, @verdict, @parseError, @attachments, @headers, @textBody, @hasHtml, @importedAt)`);
+  @dropReason, @kind, @verdict, @parseError, @attachments, @headers, @textBody, @hasHtml, @importedAt, @confidence)`);
 const insertRaw = db.prepare("INSERT INTO message_raw (message_id, data) VALUES (?, ?)");
 const insertSession = db.prepare(`INSERT OR REPLACE INTO sessions (id, protocol, channel, started_at, ended_at, src_ip,
   src_port, dest_ip, dest_port, target, helo, rdns, tls, auth, transcript, transcript_truncated, commands, messages,

@@ -131,6 +131,7 @@ function messageParams(m: NewMessage): MessageParams {
     bodyStored: raw ? 1 : 0,
     hasHtml: hasHtml ? 1 : 0,
     verdict: verdict ? JSON.stringify(verdict) : null,
+    confidence: m.confidence ?? verdict?.confidence ?? null,
     attachments: JSON.stringify(attachments),
     headers: JSON.stringify(headers),
   };

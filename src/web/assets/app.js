@@ -27,6 +27,8 @@ const fmtTime = (ms) => (ms === null || ms === undefined ? "" : new Date(ms).toI
 const fmtBytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 const link = (href, text) => h("a", { href }, text);
 const kindTag = (k) => h(`span.tag.${k}`, {}, k);
+// Relay-test confidence (issue 15): only "certain" is delivered, learned, reported and shared.
+const confidenceTag = (c) => (c ? h(`span.tag.confidence-${c}`, { title: c === "certain" ? "acted on" : "shown only, never acted on" }, c) : "");
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -262,6 +264,7 @@ async function messages() {
       [
         ["received", (r) => link(`/messages/${r.id}`, fmtTime(r.receivedAt))],
         ["kind", (r) => kindTag(r.kind)],
+        ["confidence", (r) => confidenceTag(r.confidence)],
         ["via", (r) => r.channel ?? "direct"],
         ["source", (r) => (me.level === "admin" ? link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp) : r.srcIp)],
         ["from", (r) => r.mailFrom ?? "<>", { class: "wrap" }],
@@ -359,6 +362,8 @@ async function message(id) {
       h("h2", {}, "Verdict"),
       kv([
         ["kind", v.kind],
+        ["confidence", v.confidence ? `${v.confidence}${v.confidence === "certain" ? " (acted on: delivery, dropboxes, reports, feeds)" : " (shown only, never acted on)"}` : "none (stored before confidence, or no relay-test evidence: `relaytrap reanalyze`)"],
+        ["why", v.reasons && v.reasons.length ? h("ul", {}, ...v.reasons.map((r) => h("li", {}, r))) : ""],
         ["score", v.score],
         ["tested IPs", v.testedIps.join(", ")],
         ["matches sensor", String(v.matchesSensor)],
