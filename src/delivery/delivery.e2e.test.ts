@@ -197,20 +197,31 @@ describe("delivery end to end", () => {
     reset();
     const t = await startSensor(deliveryConfig(sink, { maxPerDropboxPerDay: 2, maxPerSourcePerDay: 10 }));
     try {
-      const html = (n: number, bytes: number) =>
+      // Relay tests the analysis is certain of (the seed's subject and body), in a shape the content gate refuses:
+      // one over delivery.maxMessageBytes by its attachment, one with an HTML alternative.
+      const multipart = (n: number, type: string, extra: string[]) =>
         [
-          "From: Security <security@bank.example>",
+          "From: paulette <paulette@example.net>",
           "To: victim@example.com",
-          "Subject: Account locked (relay test 127.0.0.1)",
-          `Message-ID: <html${n}.${Date.now()}@example.net>`,
+          "Subject: 127.0.0.1@pauletteOpen Relay",
+          `Message-ID: <gate${n}.${Date.now()}@example.net>`,
           "MIME-Version: 1.0",
-          "Content-Type: text/html; charset=us-ascii",
+          `Content-Type: ${type}; boundary="b${n}"`,
           "",
-          "<html><body><p>127.0.0.1@pauletteOpen Relay</p><form action=x>" + "<p>log in now</p>\r\n".repeat(Math.ceil(bytes / 20)) + "</form></body></html>",
+          `--b${n}`,
+          "Content-Type: text/plain; charset=us-ascii",
+          "",
+          "127.0.0.1@pauletteOpen Relay",
+          `--b${n}`,
+          ...extra,
+          `--b${n}--`,
           "",
         ].join("\r\n");
-      await sendMessage(t.port, ["a@drop.example"], html(1, 2 * 1024 * 1024));
-      await sendMessage(t.port, ["b@drop.example"], html(2, 100));
+      const attachment = Buffer.alloc(48 * 1024, 7).toString("base64").replace(/.{76}/g, "$&\r\n");
+      const big = multipart(1, "multipart/mixed", ["Content-Type: application/octet-stream", "Content-Transfer-Encoding: base64", 'Content-Disposition: attachment; filename="x.bin"', "", attachment]);
+      const html = multipart(2, "multipart/alternative", ["Content-Type: text/html; charset=us-ascii", "", "<p>127.0.0.1@pauletteOpen Relay</p>"]);
+      await sendMessage(t.port, ["a@drop.example"], big);
+      await sendMessage(t.port, ["b@drop.example"], html);
       await t.sensor.delivery.idle();
       const outcomes = t.events.filter((e) => e.eventid === "delivery.skipped" || e.eventid === "delivery.sent").map((e) => `${e.eventid}:${String(e.reason ?? e.recipient)}`);
       assert.deepEqual(outcomes, ["delivery.skipped:too-big", "delivery.skipped:html"]);
