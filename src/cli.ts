@@ -33,9 +33,9 @@ Usage:
                                      refuse a sensor's pushes and drop its sightings from the shared dropbox list
   relaytrap collector-dropbox confirm|unconfirm ADDRESS [--note TEXT] [--database-url URL] [--config FILE]
                                      an operator's word: a confirmed dropbox is known to every sensor
-  relaytrap report --data-dir DIR --message ID --format arf|xarf [--kind source|dropbox] [--to auto|ADDR]
+  relaytrap report --data-dir DIR --message ID --format arf|xarf [--kind source|dropbox] [--to auto|ADDR] [--include-private]
                                      print an abuse report (ARF, RFC 5965, or X-ARF JSON) for a stored message
-  relaytrap feed misp|csv|json --data-dir DIR [--out DIR] [--since TIME]
+  relaytrap feed misp|csv|json --data-dir DIR [--out DIR] [--since TIME] [--include-private]
                                      feeds of relay-test sources and dropboxes (MISP feed directory, CSV, JSON)
   relaytrap help                     this text
 
@@ -517,6 +517,7 @@ async function cmdReport(argv: string[]): Promise<void> {
     format: { type: "string" },
     kind: { type: "string" },
     to: { type: "string" },
+    "include-private": { type: "boolean" },
   });
   const format = values.format ?? "arf";
   if (format !== "arf" && format !== "xarf") throw new UsageError(`--format: expected arf or xarf, got "${format}"`);
@@ -534,7 +535,7 @@ async function cmdReport(argv: string[]): Promise<void> {
     throw err;
   }
   try {
-    const out = await buildReportForMessage(reader, Number(values.message), { config, format, kind, to: values.to ?? null });
+    const out = await buildReportForMessage(reader, Number(values.message), { config, format, kind, to: values.to ?? null, includePrivate: values["include-private"] === true });
     process.stdout.write(out);
   } catch (err) {
     die(`report: ${(err as Error).message}`, 2);
@@ -546,7 +547,13 @@ async function cmdReport(argv: string[]): Promise<void> {
 async function cmdFeed(argv: string[]): Promise<void> {
   const [format, ...rest] = argv;
   if (format !== "misp" && format !== "csv" && format !== "json") throw new UsageError("feed: expected misp, csv or json (see relaytrap help)");
-  const { values } = parse(rest, { "data-dir": { type: "string" }, config: { type: "string" }, out: { type: "string" }, since: { type: "string" } });
+  const { values } = parse(rest, {
+    "data-dir": { type: "string" },
+    config: { type: "string" },
+    out: { type: "string" },
+    since: { type: "string" },
+    "include-private": { type: "boolean" },
+  });
   if (format === "misp" && values.out === undefined) throw new UsageError("feed misp: --out DIR is required");
   const config = loadConfig({ configFile: values.config, flags: values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {} });
   const { openSqliteReader, NoStoreError } = await import("./store/sqlite/reader.js");
@@ -561,7 +568,7 @@ async function cmdFeed(argv: string[]): Promise<void> {
   }
   const data = feedData(reader, values.since !== undefined ? parseSince(values.since) : 0);
   reader.close();
-  const opts = { redactDropboxLocalParts: config.feeds.redactDropboxLocalParts, orgName: config.feeds.orgName };
+  const opts = { redactDropboxLocalParts: config.feeds.redactDropboxLocalParts, orgName: config.feeds.orgName, includePrivate: values["include-private"] === true };
   if (format === "misp") {
     const r = feeds.writeMispFeed(values.out!, data, opts);
     process.stdout.write(`relaytrap: feed: ${r.events} MISP events, ${r.attributes} attributes in ${values.out}\n`);

@@ -4,11 +4,14 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { classifyIp } from "../net/ip-scope.js";
 import type { FeedData } from "../store/sqlite/feeds.js";
 
 export interface FeedOptions {
   redactDropboxLocalParts: boolean;
   orgName: string;
+  /** Keep sources that are not global unicast (loopback, private, link-local, documentation, ...): our own tests. */
+  includePrivate?: boolean;
 }
 
 export interface SourceEntry {
@@ -47,6 +50,8 @@ export function aggregate(data: FeedData, o: FeedOptions): { sources: SourceEntr
   const sources = new Map<string, SourceEntry>();
   const drops = new Map<string, DropboxEntry & { ips: Set<string> }>();
   for (const s of data.sightings) {
+    // A test from a non-global address is the operator's own (or a lab's): it would go out as an indicator.
+    if (!o.includePrivate && classifyIp(s.srcIp).reason !== null) continue;
     const e = sources.get(s.srcIp) ?? { ip: s.srcIp, tests: 0, firstSeen: s.firstSeen, lastSeen: s.lastSeen, dropboxes: [] };
     e.tests += s.tests;
     e.firstSeen = Math.min(e.firstSeen, s.firstSeen);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { relaytrapVersion } from "../collector/version.js";
 import type { Config } from "../config/schema.js";
 import { defaultHostname } from "../config/load.js";
+import { classifyIp } from "../net/ip-scope.js";
 import { searchMessages } from "../store/sqlite/web.js";
 import type { StoreReader } from "../store/types.js";
 import { isActionable } from "../analysis/confidence.js";
@@ -36,6 +37,8 @@ export interface ReportOptions {
   kind: ReportKind;
   /** "auto": RDAP abuse contact; an address; null: unaddressed. */
   to: string | null;
+  /** Report a source (and name other sources) that is not a global address: loopback, private, documentation... */
+  includePrivate?: boolean;
 }
 
 export function reportMessage(reader: StoreReader, id: number): ReportMessage {
@@ -65,13 +68,17 @@ export function reportMessage(reader: StoreReader, id: number): ReportMessage {
 
 export async function buildReportForMessage(reader: StoreReader, id: number, o: ReportOptions): Promise<string> {
   const message = reportMessage(reader, id);
+  const local = (ip: string) => !o.includePrivate && classifyIp(ip).reason !== null;
+  if (local(message.srcIp)) {
+    throw new Error(`message ${id} came from ${message.srcIp}, which is ${classifyIp(message.srcIp).reason}: there is no one to report it to (--include-private to build the report anyway)`);
+  }
   let dropbox: string | undefined;
   let otherSources: string[] | undefined;
   if (o.kind === "dropbox") {
     if (message.kind !== "relay-test" || message.dropboxes.length === 0) throw new Error(`message ${id} is not a certain relay test naming a dropbox`);
     dropbox = message.dropboxes[0]!;
     otherSources = [
-      ...new Set(searchMessages(reader, { kind: "relay-test", dropbox, limit: 500 }).map((x) => x.srcIp).filter((ip) => ip !== message.srcIp)),
+      ...new Set(searchMessages(reader, { kind: "relay-test", dropbox, limit: 500 }).map((x) => x.srcIp).filter((ip) => ip !== message.srcIp && !local(ip))),
     ].slice(0, MAX_OTHER_SOURCES);
   }
   let to = o.to;

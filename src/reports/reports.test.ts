@@ -284,7 +284,7 @@ describe("feeds", () => {
   it("writes a MISP feed directory with stable UUIDs, and redacts dropbox local parts when asked", () => {
     const dir = tempDir();
     try {
-      const r = writeMispFeed(dir, data, { redactDropboxLocalParts: false, orgName: "test-org" });
+      const r = writeMispFeed(dir, data, { redactDropboxLocalParts: false, orgName: "test-org", includePrivate: true });
       assert.deepEqual(r, { events: 2, attributes: 4 });
       const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as Record<string, { date: string; info: string }>;
       const files = readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "manifest.json");
@@ -294,11 +294,11 @@ describe("feeds", () => {
       const hashes = readFileSync(join(dir, "hashes.csv"), "utf8").trim().split("\n");
       assert.equal(hashes.length, 4);
       assert.ok(hashes.every((l) => /^[0-9a-f]{32},[0-9a-f-]{36}$/.test(l)));
-      const again = mispEvents(data, { redactDropboxLocalParts: false, orgName: "test-org" });
+      const again = mispEvents(data, { redactDropboxLocalParts: false, orgName: "test-org", includePrivate: true });
       assert.deepEqual(again.map((e) => e.Event.uuid).sort(), Object.keys(manifest).sort(), "UUIDs are stable across exports");
       const day1 = again.find((e) => e.Event.date === "2026-01-01")!;
       assert.deepEqual(day1.Event.Attribute.map((a) => `${a.type}:${a.value}`).sort(), ["email-dst:" + DROPBOX, "ip-src:192.0.2.44", "ip-src:203.0.113.7"]);
-      const red = mispEvents(data, { redactDropboxLocalParts: true, orgName: "test-org" });
+      const red = mispEvents(data, { redactDropboxLocalParts: true, orgName: "test-org", includePrivate: true });
       assert.ok(!JSON.stringify(red).includes("collector77"));
       assert.ok(red[0]!.Event.Attribute.some((a) => a.type === "domain" && a.value === "yahoo.example"));
     } finally {
@@ -307,8 +307,22 @@ describe("feeds", () => {
   });
 
   it("CSV neutralises spreadsheet formulas and quotes", () => {
-    const csv = toCsv({ generatedAt: 0, sightings: [{ ...data.sightings[0]!, dropbox: '=cmd|"x"@evil.example' }] }, { redactDropboxLocalParts: false, orgName: "o" });
+    const csv = toCsv({ generatedAt: 0, sightings: [{ ...data.sightings[0]!, dropbox: '=cmd|"x"@evil.example' }] }, { redactDropboxLocalParts: false, orgName: "o", includePrivate: true });
     assert.ok(csv.includes(`"'=cmd|""x""@evil.example"`), csv);
+  });
+
+  it("leaves out loopback, private, link-local and documentation sources unless asked (issue 17 item 9)", () => {
+    const at = Date.UTC(2026, 0, 1);
+    const sighting = (srcIp: string) => ({ day: "2026-01-01", srcIp, dropbox: DROPBOX, tests: 1, firstSeen: at, lastSeen: at });
+    const mixed = { generatedAt: at, sightings: ["127.0.0.1", "10.1.2.3", "169.254.1.1", "192.0.2.44", "::1", "fe80::1", "::ffff:192.168.1.1", "8.8.8.8"].map(sighting) };
+    const ips = (o: { includePrivate?: boolean }) =>
+      mispEvents(mixed, { redactDropboxLocalParts: false, orgName: "o", ...o })
+        .flatMap((e) => e.Event.Attribute)
+        .filter((a) => a.type === "ip-src")
+        .map((a) => a.value);
+    assert.deepEqual(ips({}), ["8.8.8.8"]);
+    assert.equal(ips({ includePrivate: true }).length, 8);
+    assert.ok(!toCsv(mixed, { redactDropboxLocalParts: false, orgName: "o" }).includes("127.0.0.1"));
   });
 });
 
@@ -330,21 +344,21 @@ describe("report and feed CLI on a sensor's store", () => {
   after(() => s.close());
 
   it("a relay test that is only likely is no dropbox report and no feed entry (issue 15)", async () => {
-    const r = await runCli(["report", "--data-dir", s.dataDir, "--message", "2", "--format", "xarf", "--kind", "dropbox"]);
+    const r = await runCli(["report", "--include-private", "--data-dir", s.dataDir, "--message", "2", "--format", "xarf", "--kind", "dropbox"]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /not a certain relay test/);
-    const j = await runCli(["feed", "json", "--data-dir", s.dataDir]);
+    const j = await runCli(["feed", "json", "--include-private", "--data-dir", s.dataDir]);
     assert.ok(!j.stdout.includes("likely@dropbox.example"), j.stdout);
   });
 
   it("prints an ARF report, an X-ARF report and a dropbox report for a stored relay test", async () => {
-    const arf = await runCli(["report", "--data-dir", s.dataDir, "--message", "1", "--format", "arf", "--to", "abuse@isp.example"]);
+    const arf = await runCli(["report", "--include-private", "--data-dir", s.dataDir, "--message", "1", "--format", "arf", "--to", "abuse@isp.example"]);
     assert.equal(arf.code, 0, arf.stderr);
     const mail = await simpleParser(Buffer.from(arf.stdout, "latin1"));
     const f = fields(mail.attachments.find((a) => a.contentType === "message/feedback-report")!.content.toString("utf8"));
     assert.deepEqual(f.get("source-ip"), ["127.0.0.1"]);
     assert.equal(f.get("source-port")!.length, 1);
-    const xarf = await runCli(["report", "--data-dir", s.dataDir, "--message", "1", "--format", "xarf", "--kind", "dropbox"]);
+    const xarf = await runCli(["report", "--include-private", "--data-dir", s.dataDir, "--message", "1", "--format", "xarf", "--kind", "dropbox"]);
     assert.equal(xarf.code, 0, xarf.stderr);
     const x = JSON.parse(xarf.stdout) as unknown;
     assert.deepEqual(validate(SCHEMA, x), []);
@@ -354,14 +368,23 @@ describe("report and feed CLI on a sensor's store", () => {
     assert.match(missing.stderr, /no message 99/);
   });
 
+  it("a local test from 127.0.0.1 is no feed entry and no report unless --include-private (issue 17 item 9)", async () => {
+    const j = await runCli(["feed", "json", "--data-dir", s.dataDir]);
+    assert.equal(j.code, 0, j.stderr);
+    assert.deepEqual((JSON.parse(j.stdout) as { sources: unknown[] }).sources, []);
+    const r = await runCli(["report", "--data-dir", s.dataDir, "--message", "1", "--format", "arf", "--to", "abuse@isp.example"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /from 127\.0\.0\.1, which is loopback.*--include-private/);
+  });
+
   it("exports a MISP feed and JSON", async () => {
     const out = join(tempDir(), "misp");
     try {
-      const r = await runCli(["feed", "misp", "--data-dir", s.dataDir, "--out", out]);
+      const r = await runCli(["feed", "misp", "--include-private", "--data-dir", s.dataDir, "--out", out]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /1 MISP events, 2 attributes/);
       assert.ok(existsSync(join(out, "manifest.json")) && existsSync(join(out, "hashes.csv")));
-      const j = await runCli(["feed", "json", "--data-dir", s.dataDir]);
+      const j = await runCli(["feed", "json", "--include-private", "--data-dir", s.dataDir]);
       const body = JSON.parse(j.stdout) as { sources: Array<{ ip: string }>; dropboxes: Array<{ address: string }> };
       assert.deepEqual(body.sources.map((x) => x.ip), ["127.0.0.1"]);
       assert.deepEqual(body.dropboxes.map((x) => x.address), [DROPBOX]);
