@@ -151,7 +151,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
         m.raw,
         { clientIp: s.ctx.src_ip, helo: m.helo, mailFrom: m.mailFrom, rcptTo: m.rcptTo },
         [...config.sensorIps, s.ctx.dest_ip],
-        collector?.knownDropboxes(),
+        collector ? { knownDropboxes: collector.knownDropboxes() } : {},
       );
       const decision = cutoff.decide(s.ctx.src_ip, m.raw.length, m.receivedAt);
       const keepBody = decision !== "drop";
