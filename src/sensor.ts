@@ -12,16 +12,17 @@ import { createSourceCutoff, MAX_TRACKED_SOURCES } from "./policy/cutoff.js";
 import { createProxyTrap, type ProxyTrap } from "./proxy/server.js";
 import { PERSONAS } from "./smtp/personas.js";
 import { createSmtpTrap, type BoundListener, type SmtpTrap } from "./smtp/server.js";
-import type { CompletedMessage, SmtpHooks, StoreOutcome } from "./smtp/session.js";
-import { analyzedColumns, MAX_STORED_TEXT_CHARS } from "./store/row.js";
+import type { SmtpHooks } from "./smtp/session.js";
+import { MAX_STORED_TEXT_CHARS } from "./store/row.js";
 import { putProxyRequest, putProxySession } from "./store/sqlite/proxy.js";
 import { openSqliteReader } from "./store/sqlite/reader.js";
-import { openSqliteWriter, StoreError } from "./store/sqlite/writer.js";
-import type { NewMessage, StoreReader, StoreWriter } from "./store/types.js";
+import { openSqliteWriter } from "./store/sqlite/writer.js";
+import type { StoreReader, StoreWriter } from "./store/types.js";
 import { createDeliveryEngine, type DeliveryEngine } from "./delivery/engine.js";
 import { createSqliteDeliveryStore, readDeliveryStatus, setDeliverySwitch } from "./store/sqlite/delivery.js";
 import { createWebServer } from "./web/server.js";
 import type { LookupAll } from "./net/address.js";
+import { createIngest, smtpMessage } from "./ingest.js";
 import { createCollectorClient, withFleetDropboxes, type CollectorClient } from "./collector/client.js";
 
 /** How long a stopping sensor waits for messages being stored so their 250 can still go out. */
@@ -142,82 +143,25 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     return pruning;
   };
 
+  // Live mail, direct or diverted from the proxy trap; `relaytrap import` and the demo's history take the same path.
+  const ingest = createIngest({
+    analysis,
+    writer,
+    sensorIps: config.sensorIps,
+    sensorNames: [hostname],
+    log,
+    knownDropboxes: collector ? () => collector.knownDropboxes() : undefined,
+    cutoff,
+    events,
+    delivery,
+    onStorageFull: () => void prune(true),
+    onBodyStored: () => {
+      if (writer.rawBytes() > st.quotaBytes) void prune();
+    },
+  });
   const hooks: SmtpHooks = {
     emit: (id, ctx, fields) => events.emit(id, ctx, fields),
-    async storeMessage(m: CompletedMessage): Promise<StoreOutcome> {
-      const s = m.session;
-      // The tested IP is the one the client connected to, or (behind NAT) a configured public address.
-      const { parsed, verdict } = await analysis.analyze(
-        m.raw,
-        { clientIp: s.ctx.src_ip, helo: m.helo, mailFrom: m.mailFrom, rcptTo: m.rcptTo },
-        [...config.sensorIps, s.ctx.dest_ip],
-        collector ? { knownDropboxes: collector.knownDropboxes() } : {},
-      );
-      const decision = cutoff.decide(s.ctx.src_ip, m.raw.length, m.receivedAt);
-      const keepBody = decision !== "drop";
-      const row: NewMessage = {
-        queueId: m.queueId,
-        sessionId: s.id,
-        receivedAt: m.receivedAt,
-        srcIp: s.ctx.src_ip,
-        srcPort: s.ctx.src_port,
-        destIp: s.ctx.dest_ip,
-        destPort: s.ctx.dest_port,
-        channel: s.o.channel,
-        helo: m.helo,
-        mailFrom: m.mailFrom,
-        rcptTo: m.rcptTo,
-        ...analyzedColumns(parsed, verdict),
-        raw: keepBody ? m.raw : null,
-        dropReason: keepBody ? null : "source-cutoff",
-      };
-      let id: number;
-      try {
-        id = await writer.putMessage(row);
-      } catch (err) {
-        const diskFull = err instanceof StoreError && err.diskFull;
-        if (diskFull) void prune(true);
-        log(`relaytrap: storing a message failed: ${(err as Error).message}`);
-        return { ok: false, reason: diskFull ? "disk-full" : "error" };
-      }
-      events.emit("smtp.message.stored", s.ctx, {
-        message: id,
-        queue_id: m.queueId,
-        size: row.size,
-        sha256: row.sha256,
-        rcpt_count: m.rcptTo.length,
-        mail_from: m.mailFrom,
-        subject: row.subject,
-        kind: row.kind,
-        tested_ips: verdict.testedIps.length ? verdict.testedIps : undefined,
-        matches_sensor: verdict.kind === "relay-test" ? verdict.matchesSensor : undefined,
-        confidence: verdict.confidence ?? undefined,
-        body_stored: keepBody,
-      });
-      if (!keepBody) events.emit("smtp.message.dropped", s.ctx, { reason: "source-cutoff", size: row.size, message: id });
-      if (keepBody && writer.rawBytes() > st.quotaBytes) void prune();
-      // Off the SMTP path: learns dropboxes, and queues a delivery only if the operator enabled it.
-      delivery.onStored({
-        id,
-        queueId: m.queueId,
-        receivedAt: m.receivedAt,
-        srcIp: s.ctx.src_ip,
-        helo: m.helo,
-        mailFrom: m.mailFrom,
-        rcptTo: m.rcptTo,
-        kind: verdict.kind,
-        verdict,
-        bodyStored: keepBody,
-        size: row.size,
-        hasHtml: row.parseError ? null : row.hasHtml,
-        attachments: row.parseError ? null : row.attachments.length,
-        rdns: s.rdns,
-        esmtp: s.esmtp,
-        tls: s.tls !== null,
-        ctx: s.ctx,
-      });
-      return { ok: true };
-    },
+    storeMessage: (m) => ingest(smtpMessage(m)),
     messageDropped(s, reason, size) {
       events.emit("smtp.message.dropped", s.ctx, { reason, size });
     },
