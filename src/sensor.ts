@@ -24,7 +24,8 @@ import { createWebServer } from "./web/server.js";
 import type { LookupAll } from "./net/address.js";
 import { createIngest, smtpMessage } from "./ingest.js";
 import { createRetention } from "./retention.js";
-import { createCollectorClient, withFleetDropboxes, type CollectorClient } from "./collector/client.js";
+import { createCollectorClient, type CollectorClient } from "./fleet/client.js";
+import { withFleetDropboxes } from "./fleet/dropboxes.js";
 
 /** How long a stopping sensor waits for messages being stored so their 250 can still go out. */
 export const SHUTDOWN_GRACE_MS = 5000;
