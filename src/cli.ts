@@ -2,7 +2,7 @@
 // relaytrap command line: argument parsing only; the work is done by createSensor, exportMessages, ...
 import "./v8-flags.js";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { checkWebListen, ConfigError, loadConfig, type RawConfig } from "./config/load.js";
+import { checkWebListen, ConfigError, defaultHostname, loadConfig, type RawConfig } from "./config/load.js";
 import { PERSONAS } from "./config/schema.js";
 
 const HELP = `relaytrap - open-relay and open-proxy honeypot
@@ -354,6 +354,7 @@ async function cmdImport(argv: string[]): Promise<void> {
   const counts = await importArchive(positionals[0]!, {
     dataDir: config.dataDir,
     sensorIps: values["sensor-ip"] ?? config.sensorIps,
+    sensorNames: [config.hostname ?? defaultHostname()],
     olderThan: st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null,
     onProgress: tty ? (c) => process.stderr.write(`\rrelaytrap: import: ${c.read} read, ${c.imported} imported, ${c.duplicates} duplicates, ${c.failed} failed`) : undefined,
   });

@@ -47,3 +47,23 @@ it("keeps stored bodies within the quota by pruning the oldest", async () => {
     await t.close();
   }
 });
+
+it("passes its host name to the analysis: a relay test to postmaster@<hostname> is mail to the sensor, not a relay test", async () => {
+  const t = await startSensor({ hostname: "mail.example.org" });
+  try {
+    const c = await SmtpClient.connect(t.port);
+    await c.reply();
+    await c.expect("EHLO tester.example", "250");
+    for (const to of ["postmaster@mail.example.org", "checker@dropbox.example"]) {
+      await c.startData({ greet: null, from: "t@tester.example", to });
+      const r = await c.sendData(`From: t@tester.example\r\nTo: ${to}\r\nSubject: Relay test 127.0.0.1\r\n\r\n127.0.0.1\r\n`);
+      assert.match(r[0]!, /^250 /);
+    }
+    await c.quit();
+    await t.waitEvent("smtp.session.closed");
+    const kinds = t.events.filter((e) => e.eventid === "smtp.message.stored").map((e) => e.kind);
+    assert.deepEqual(kinds, ["spam", "relay-test"]);
+  } finally {
+    await t.close();
+  }
+});

@@ -8,29 +8,27 @@ import { createDispatcher, type Dispatcher } from "./events/dispatcher.js";
 import { createJsonlSink, type JsonlSink } from "./events/jsonl.js";
 import { createRdns } from "./net/rdns.js";
 import { loadOrCreateCert } from "./net/tls-cert.js";
-import { createSourceCutoff, MAX_TRACKED_SOURCES } from "./policy/cutoff.js";
+import { createSourceCutoff, MAX_TRACKED_SOURCES, type SourceCutoff } from "./policy/cutoff.js";
 import { createProxyTrap, type ProxyTrap } from "./proxy/server.js";
 import { PERSONAS } from "./smtp/personas.js";
 import { createSmtpTrap, type BoundListener, type SmtpTrap } from "./smtp/server.js";
-import type { CompletedMessage, SmtpHooks, StoreOutcome } from "./smtp/session.js";
-import { analyzedColumns, MAX_STORED_TEXT_CHARS } from "./store/row.js";
+import type { SmtpHooks } from "./smtp/session.js";
+import { MAX_STORED_TEXT_CHARS } from "./store/row.js";
 import { putProxyRequest, putProxySession } from "./store/sqlite/proxy.js";
 import { openSqliteReader } from "./store/sqlite/reader.js";
-import { openSqliteWriter, StoreError } from "./store/sqlite/writer.js";
-import type { NewMessage, StoreReader, StoreWriter } from "./store/types.js";
+import { openSqliteWriter } from "./store/sqlite/writer.js";
+import type { StoreReader, StoreWriter } from "./store/types.js";
 import { createDeliveryEngine, type DeliveryEngine } from "./delivery/engine.js";
 import { createSqliteDeliveryStore, readDeliveryStatus, setDeliverySwitch } from "./store/sqlite/delivery.js";
 import { createWebServer } from "./web/server.js";
 import type { LookupAll } from "./net/address.js";
-import { createCollectorClient, withFleetDropboxes, type CollectorClient } from "./collector/client.js";
+import { createIngest, smtpMessage } from "./ingest.js";
+import { createRetention } from "./retention.js";
+import { createCollectorClient, type CollectorClient } from "./fleet/client.js";
+import { withFleetDropboxes } from "./fleet/dropboxes.js";
 
 /** How long a stopping sensor waits for messages being stored so their 250 can still go out. */
 export const SHUTDOWN_GRACE_MS = 5000;
-/** Share of the storage cap (or of the stored bodies, on a full disk) freed when a write finds storage full. */
-export const FULL_FREE_FRACTION = 0.1;
-
-/** The context of events that belong to no session (store.pruned). */
-const STORE_CONTEXT = { session: "", protocol: "store", src_ip: "", src_port: 0, dest_ip: "", dest_port: 0 };
 
 export interface Sensor {
   listeners: BoundListener[];
@@ -57,15 +55,8 @@ export interface SensorOptions {
   lookup?: LookupAll;
 }
 
-export async function createSensor(config: Config, opts: SensorOptions = {}): Promise<Sensor> {
-  const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
-  const hostname = config.hostname ?? defaultHostname();
-  const dataDir = config.dataDir;
-  mkdirSync(dataDir, { recursive: true });
-
-  const writer = await openSqliteWriter(dataDir, { maxDatabaseBytes: config.storage.maxDatabaseBytes });
-  const reader = openSqliteReader(dataDir);
-  const st = config.storage;
+/** The per-source cutoff, its windows seeded from what is stored (a restart does not reset a flood's count). */
+function openCutoff(st: Config["storage"], reader: StoreReader): SourceCutoff {
   const cutoff = createSourceCutoff({
     windowMs: st.cutoffWindowMs,
     maxMessages: st.cutoffMaxMessages,
@@ -75,11 +66,15 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
   });
   const now = Date.now();
   for (const c of reader.sourceCounts(now - st.cutoffWindowMs)) cutoff.seed(c.srcIp, c.messages, c.bytes, now);
+  return cutoff;
+}
 
+/** The event dispatcher with its JSONL file sink (an unwritable file is logged once, never fatal). */
+function openEvents(config: Config, hostname: string, log: (line: string) => void): { events: Dispatcher; jsonl: JsonlSink } {
   const events = createDispatcher({ sensor: config.sensorName ?? hostname });
-  const eventPath = isAbsolute(config.events.file) ? config.events.file : join(dataDir, config.events.file);
+  const eventPath = isAbsolute(config.events.file) ? config.events.file : join(config.dataDir, config.events.file);
   let eventErrorLogged = false;
-  const jsonl: JsonlSink = createJsonlSink(eventPath, {
+  const jsonl = createJsonlSink(eventPath, {
     maxBufferBytes: config.events.maxBufferBytes,
     rotate: { bytes: config.events.rotateBytes, daily: config.events.rotateDaily, keep: config.events.keep },
     onError: (err) => {
@@ -88,6 +83,51 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     },
   });
   events.addSink(jsonl);
+  return { events, jsonl };
+}
+
+/** The SMTP trap and the proxy trap in front of it. Nothing a proxy client asks for leaves the machine: mail ports go
+ * to the SMTP trap in-process (the same hooks, so the same ingest path), the rest is answered by the proxy trap. */
+async function openTraps(config: Config, hostname: string, hooks: SmtpHooks, writer: StoreWriter, events: Dispatcher, log: (line: string) => void) {
+  const keyPair = await loadOrCreateCert({ dataDir: config.dataDir, hostname, cert: config.tls.cert, key: config.tls.key });
+  const rdns = config.rdns.enabled ? createRdns(config.rdns) : null;
+  const smtp = createSmtpTrap({
+    persona: PERSONAS[config.persona],
+    hostname,
+    limits: config.limits,
+    auth: config.auth,
+    jitterMs: config.jitterMs,
+    keyPair,
+    hooks,
+    rdns: rdns ? (ip) => rdns.lookup(ip) : null,
+  });
+  const proxy = createProxyTrap({
+    smtp,
+    hostname,
+    sensorIps: config.sensorIps,
+    mailPorts: config.proxy.mailPorts,
+    implicitTlsPorts: config.proxy.implicitTlsPorts,
+    otherTargets: config.proxy.otherTargets,
+    limits: config.proxy.limits,
+    emit: (id, ctx, fields) => events.emit(id, ctx, fields),
+    recorder: {
+      request: (r) => void putProxyRequest(writer, r).catch((err: Error) => log(`relaytrap: storing a proxy request failed: ${err.message}`)),
+      sessionEnded: (s) => void putProxySession(writer, s).catch((err: Error) => log(`relaytrap: storing proxy session ${s.id} failed: ${err.message}`)),
+    },
+  });
+  return { smtp, proxy };
+}
+
+export async function createSensor(config: Config, opts: SensorOptions = {}): Promise<Sensor> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  const hostname = config.hostname ?? defaultHostname();
+  const dataDir = config.dataDir;
+  mkdirSync(dataDir, { recursive: true });
+
+  const writer = await openSqliteWriter(dataDir, { maxDatabaseBytes: config.storage.maxDatabaseBytes });
+  const reader = openSqliteReader(dataDir);
+  const cutoff = openCutoff(config.storage, reader);
+  const { events, jsonl } = openEvents(config, hostname, log);
   // Only with an operator-configured collectorUrl does anything go to a collector (like delivery, off by default).
   const collector =
     config.collectorUrl !== undefined && config.collectorToken !== undefined
@@ -103,121 +143,26 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     events,
     log,
   });
-
   const analysis = createAnalysisPool({ ...config.analysis, maxTextChars: MAX_STORED_TEXT_CHARS, log });
+  const retention = createRetention({ storage: config.storage, writer, events, log });
 
-  let pruneTimer: NodeJS.Timeout | null = null;
-  let pruning: Promise<void> | null = null;
-  /** `full`: a write failed for lack of space, so give up the oldest data until a slice of the cap is free again. */
-  const prune = (full = false): Promise<void> => {
-    const freeBytes = !full ? 0 : st.maxDatabaseBytes > 0 ? Math.ceil(st.maxDatabaseBytes * FULL_FREE_FRACTION) : Math.ceil(writer.rawBytes() * FULL_FREE_FRACTION);
-    const olderThan = st.maxAgeDays > 0 ? Date.now() - st.maxAgeDays * 86_400_000 : null;
-    pruning ??= writer
-      .prune({ olderThan, importedBy: st.pruneImported, quotaBytes: st.quotaBytes, freeBytes })
-      .then(
-        (r) => {
-          // Deleting what was trapped is never silent: one line and one event per reason.
-          for (const p of r.reports) {
-            const why =
-              p.reason === "age"
-                ? `age, received before ${new Date(olderThan ?? 0).toISOString()} (storage.maxAgeDays ${st.maxAgeDays}${st.pruneImported === "received-time" ? ", imports by received time" : ""})`
-                : p.reason === "quota"
-                  ? `bodies past storage.quotaBytes ${st.quotaBytes}`
-                  : `storage full${st.maxDatabaseBytes > 0 ? ` (storage.maxDatabaseBytes ${st.maxDatabaseBytes})` : " (disk)"}`;
-            const bodies = p.bodies > 0 ? `, ${p.bodies} bodies` : "";
-            log(`relaytrap: pruned ${p.messages} messages, ${p.sessions} sessions${bodies} (${p.bytes} bytes): ${why}`);
-            events.emit("store.pruned", STORE_CONTEXT, {
-              reason: p.reason,
-              messages: p.messages,
-              sessions: p.sessions,
-              bodies: p.bodies,
-              bytes: p.bytes,
-              older_than: p.reason === "age" && olderThan !== null ? new Date(olderThan).toISOString() : undefined,
-            });
-          }
-        },
-        (err: Error) => log(`relaytrap: prune failed: ${err.message}`),
-      )
-      .finally(() => (pruning = null));
-    return pruning;
-  };
-
+  // Live mail, direct or diverted from the proxy trap; `relaytrap import` and the demo's history take the same path.
+  const ingest = createIngest({
+    analysis,
+    writer,
+    sensorIps: config.sensorIps,
+    sensorNames: [hostname],
+    log,
+    knownDropboxes: collector ? () => collector.knownDropboxes() : undefined,
+    cutoff,
+    events,
+    delivery,
+    onStorageFull: () => void retention.prune(true),
+    onBodyStored: () => retention.bodyStored(),
+  });
   const hooks: SmtpHooks = {
     emit: (id, ctx, fields) => events.emit(id, ctx, fields),
-    async storeMessage(m: CompletedMessage): Promise<StoreOutcome> {
-      const s = m.session;
-      // The tested IP is the one the client connected to, or (behind NAT) a configured public address.
-      const { parsed, verdict } = await analysis.analyze(
-        m.raw,
-        { clientIp: s.ctx.src_ip, helo: m.helo, mailFrom: m.mailFrom, rcptTo: m.rcptTo },
-        [...config.sensorIps, s.ctx.dest_ip],
-        collector?.knownDropboxes(),
-      );
-      const decision = cutoff.decide(s.ctx.src_ip, m.raw.length, m.receivedAt);
-      const keepBody = decision !== "drop";
-      const row: NewMessage = {
-        queueId: m.queueId,
-        sessionId: s.id,
-        receivedAt: m.receivedAt,
-        srcIp: s.ctx.src_ip,
-        srcPort: s.ctx.src_port,
-        destIp: s.ctx.dest_ip,
-        destPort: s.ctx.dest_port,
-        channel: s.o.channel,
-        helo: m.helo,
-        mailFrom: m.mailFrom,
-        rcptTo: m.rcptTo,
-        ...analyzedColumns(parsed, verdict),
-        raw: keepBody ? m.raw : null,
-        dropReason: keepBody ? null : "source-cutoff",
-      };
-      let id: number;
-      try {
-        id = await writer.putMessage(row);
-      } catch (err) {
-        const diskFull = err instanceof StoreError && err.diskFull;
-        if (diskFull) void prune(true);
-        log(`relaytrap: storing a message failed: ${(err as Error).message}`);
-        return { ok: false, reason: diskFull ? "disk-full" : "error" };
-      }
-      events.emit("smtp.message.stored", s.ctx, {
-        message: id,
-        queue_id: m.queueId,
-        size: row.size,
-        sha256: row.sha256,
-        rcpt_count: m.rcptTo.length,
-        mail_from: m.mailFrom,
-        subject: row.subject,
-        kind: row.kind,
-        tested_ips: verdict.testedIps.length ? verdict.testedIps : undefined,
-        matches_sensor: verdict.kind === "relay-test" ? verdict.matchesSensor : undefined,
-        confidence: verdict.confidence ?? undefined,
-        body_stored: keepBody,
-      });
-      if (!keepBody) events.emit("smtp.message.dropped", s.ctx, { reason: "source-cutoff", size: row.size, message: id });
-      if (keepBody && writer.rawBytes() > st.quotaBytes) void prune();
-      // Off the SMTP path: learns dropboxes, and queues a delivery only if the operator enabled it.
-      delivery.onStored({
-        id,
-        queueId: m.queueId,
-        receivedAt: m.receivedAt,
-        srcIp: s.ctx.src_ip,
-        helo: m.helo,
-        mailFrom: m.mailFrom,
-        rcptTo: m.rcptTo,
-        kind: verdict.kind,
-        verdict,
-        bodyStored: keepBody,
-        size: row.size,
-        hasHtml: row.parseError ? null : row.hasHtml,
-        attachments: row.parseError ? null : row.attachments.length,
-        rdns: s.rdns,
-        esmtp: s.esmtp,
-        tls: s.tls !== null,
-        ctx: s.ctx,
-      });
-      return { ok: true };
-    },
+    storeMessage: (m) => ingest(smtpMessage(m)),
     messageDropped(s, reason, size) {
       events.emit("smtp.message.dropped", s.ctx, { reason, size });
     },
@@ -225,34 +170,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
       writer.putSession(rec).catch((err: Error) => log(`relaytrap: storing session ${rec.id} failed: ${err.message}`));
     },
   };
-
-  const keyPair = await loadOrCreateCert({ dataDir, hostname, cert: config.tls.cert, key: config.tls.key });
-  const rdns = config.rdns.enabled ? createRdns(config.rdns) : null;
-  const smtp = createSmtpTrap({
-    persona: PERSONAS[config.persona],
-    hostname,
-    limits: config.limits,
-    auth: config.auth,
-    jitterMs: config.jitterMs,
-    keyPair,
-    hooks,
-    rdns: rdns ? (ip) => rdns.lookup(ip) : null,
-  });
-  // Nothing a proxy client asks for leaves the machine: mail ports go to `smtp` in-process, the rest is answered here.
-  const proxy = createProxyTrap({
-    smtp,
-    hostname,
-    sensorIps: config.sensorIps,
-    mailPorts: config.proxy.mailPorts,
-    implicitTlsPorts: config.proxy.implicitTlsPorts,
-    otherTargets: config.proxy.otherTargets,
-    limits: config.proxy.limits,
-    emit: (id, ctx, fields) => events.emit(id, ctx, fields),
-    recorder: {
-      request: (r) => void putProxyRequest(writer, r).catch((err: Error) => log(`relaytrap: storing a proxy request failed: ${err.message}`)),
-      sessionEnded: (s) => void putProxySession(writer, s).catch((err: Error) => log(`relaytrap: storing proxy session ${s.id} failed: ${err.message}`)),
-    },
-  });
+  const { smtp, proxy } = await openTraps(config, hostname, hooks, writer, events, log);
 
   const listeners: BoundListener[] = [];
   const web = createWebServer({
@@ -269,7 +187,12 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
       set: (engaged) => setDeliverySwitch(dataDir, engaged ? "off" : "on"),
     },
   });
-  const shutdownOnError = async () => {
+  try {
+    for (const hp of config.smtpListen) listeners.push(await smtp.listen("smtp", hp));
+    for (const hp of config.smtpsListen) listeners.push(await smtp.listen("smtps", hp));
+    for (const hp of config.proxyListen) listeners.push(await proxy.listen(hp));
+    listeners.push({ kind: "web", ...(await web.listen(config.webListen)) });
+  } catch (err) {
     await web.close();
     await proxy.close();
     await smtp.close(0);
@@ -277,19 +200,10 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     await writer.close();
     reader.close();
     await events.close();
-  };
-  try {
-    for (const hp of config.smtpListen) listeners.push(await smtp.listen("smtp", hp));
-    for (const hp of config.smtpsListen) listeners.push(await smtp.listen("smtps", hp));
-    for (const hp of config.proxyListen) listeners.push(await proxy.listen(hp));
-    listeners.push({ kind: "web", ...(await web.listen(config.webListen)) });
-  } catch (err) {
-    await shutdownOnError();
     throw err;
   }
 
-  void prune();
-  pruneTimer = setInterval(() => void prune(), st.pruneIntervalMs).unref();
+  retention.start();
   await delivery.start();
   collector?.start();
 
@@ -305,16 +219,16 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     collector,
     analysis,
     reopenLogs: () => jsonl.reopen(),
-    prune,
+    prune: () => retention.prune(),
     async close() {
-      if (pruneTimer) clearInterval(pruneTimer);
+      retention.stop();
       await web.close();
       await proxy.close();
       await smtp.close(SHUTDOWN_GRACE_MS);
       await analysis.close();
       await delivery.close();
       await collector?.close();
-      await pruning;
+      await retention.idle();
       await writer.close();
       reader.close();
       await events.close();

@@ -56,11 +56,28 @@ test("known dropboxes reach the worker", async () => {
   try {
     const raw = eml(["From: x@y.example", "To: z@dropbox.example", "Subject: hello"], "nothing to see");
     assert.equal((await pool.analyze(raw, ENV, SENSORS)).verdict.kind, "spam");
-    const v = (await pool.analyze(raw, ENV, SENSORS, new Set(["z@dropbox.example"]))).verdict;
+    const v = (await pool.analyze(raw, ENV, SENSORS, { knownDropboxes: new Set(["z@dropbox.example"]) })).verdict;
     assert.equal(v.kind, "relay-test");
     assert.ok(v.evidence.some((e) => e.decoder === "known-dropbox"));
   } finally {
     await pool.close();
+  }
+});
+
+test("the sensor's host names reach the analysis, in a worker as in-thread: role mail to them is no relay test", async () => {
+  const to = "postmaster@mail.example.org";
+  const raw = eml(["From: t@tester.example", `To: ${to}`, `Subject: Relay test ${SENSORS[0]}`], `${SENSORS[0]}`);
+  const roleEnv = env("<t@tester.example>", [`<${to}>`]);
+  for (const inlineMaxBytes of [0, 1024 * 1024]) {
+    const pool = createAnalysisPool({ workers: 1, inlineMaxBytes, maxTextChars: TEXT, timeoutMs: 30_000, maxHeapMb: 256 });
+    try {
+      assert.equal((await pool.analyze(raw, roleEnv, SENSORS)).verdict.kind, "relay-test", "unknown names: a relay test");
+      const v = (await pool.analyze(raw, roleEnv, SENSORS, { sensorNames: new Set(["mail.example.org"]) })).verdict;
+      assert.notEqual(v.kind, "relay-test", `inlineMaxBytes ${inlineMaxBytes}`);
+      assert.notEqual(v.confidence, "certain");
+    } finally {
+      await pool.close();
+    }
   }
 });
 

@@ -11,7 +11,7 @@
 // parseError. The queue needs no cap of its own: every queued message is one whose client awaits its reply after DATA,
 // so limits.maxSessions bounds it.
 import { Worker } from "node:worker_threads";
-import { analyze, errorVerdict } from "./index.js";
+import { analyze, errorVerdict, type AnalyzeOptions } from "./index.js";
 import { parseMessage, unparsed } from "./parse.js";
 import type { Envelope, ParsedMessage, Verdict } from "./types.js";
 
@@ -43,7 +43,7 @@ export interface AnalysisResult {
 
 export interface AnalysisPool {
   /** Never rejects: a message that cannot be analyzed yields parseError and an "error" evidence. */
-  analyze(raw: Buffer, env: Envelope, sensorIps: string[], knownDropboxes?: ReadonlySet<string>): Promise<AnalysisResult>;
+  analyze(raw: Buffer, env: Envelope, sensorIps: string[], opts?: AnalyzeOptions): Promise<AnalysisResult>;
   /** Messages given up so far (timeout or heap cap), for metrics and tests. */
   readonly givenUp: number;
   close(): Promise<void>;
@@ -56,6 +56,8 @@ export interface AnalysisRequest {
   raw: Uint8Array;
   env: Envelope;
   sensorIps: string[];
+  /** AnalyzeOptions.sensorNames (a handful of names: sent with every message). */
+  sensorNames: string[];
 }
 export type PoolMessage = AnalysisRequest | { op: "dropboxes"; list: string[] };
 export type AnalysisResponse = { op: "ready" } | { op: "result"; id: number; parsed: Omit<StoredParse, "raw">; verdict: Verdict };
@@ -82,6 +84,7 @@ interface Job {
   env: Envelope;
   sensorIps: string[];
   dropboxes: ReadonlySet<string> | undefined;
+  sensorNames: ReadonlySet<string> | undefined;
   resolve: (r: AnalysisResult) => void;
 }
 
@@ -106,11 +109,20 @@ export function unanalyzed(raw: Buffer, env: Envelope, reason: string): Analysis
 }
 
 /** Parse + analyze on this thread: what a worker does with each message, and the pool itself for small ones. */
-export async function analyzeHere(raw: Buffer, env: Envelope, sensorIps: string[], maxTextChars: number, dropboxes?: ReadonlySet<string>): Promise<AnalysisResult> {
+export async function analyzeHere(raw: Buffer, env: Envelope, sensorIps: string[], maxTextChars: number, opts: AnalyzeOptions = {}): Promise<AnalysisResult> {
   const parsed = await parseMessage(raw);
-  const verdict = analyze(parsed, env, sensorIps, dropboxes && dropboxes.size > 0 ? { knownDropboxes: dropboxes } : {});
+  const { knownDropboxes, sensorNames } = opts;
+  const verdict = analyze(parsed, env, sensorIps, {
+    ...(knownDropboxes && knownDropboxes.size > 0 ? { knownDropboxes } : {}),
+    ...(sensorNames && sensorNames.size > 0 ? { sensorNames } : {}),
+  });
   return { parsed: storedParse(parsed, maxTextChars), verdict };
 }
+
+const jobOptions = (job: Job): AnalyzeOptions => ({
+  ...(job.dropboxes ? { knownDropboxes: job.dropboxes } : {}),
+  ...(job.sensorNames ? { sensorNames: job.sensorNames } : {}),
+});
 
 export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
   const log = o.log ?? (() => {});
@@ -200,7 +212,7 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
   const stopping = (job: Job) => job.resolve(unanalyzed(job.raw, job.env, "analysis given up: sensor stopping"));
 
   const drainInThread = () => {
-    for (const job of queue.splice(0)) void analyzeHere(job.raw, job.env, job.sensorIps, o.maxTextChars, job.dropboxes).then(job.resolve);
+    for (const job of queue.splice(0)) void analyzeHere(job.raw, job.env, job.sensorIps, o.maxTextChars, jobOptions(job)).then(job.resolve);
   };
 
   /** Hands queued messages to the least-loaded workers, up to WORKER_PIPELINE_DEPTH each. A worker is started when
@@ -222,15 +234,22 @@ export function createAnalysisPool(o: AnalysisPoolOptions): AnalysisPool {
       }
       slot.jobs.push(job);
       if (slot.jobs.length === 1) startTimer(slot);
-      slot.worker.postMessage({ op: "analyze", id: job.id, raw: job.raw, env: job.env, sensorIps: job.sensorIps } satisfies PoolMessage);
+      slot.worker.postMessage({
+        op: "analyze",
+        id: job.id,
+        raw: job.raw,
+        env: job.env,
+        sensorIps: job.sensorIps,
+        sensorNames: job.sensorNames ? [...job.sensorNames] : [],
+      } satisfies PoolMessage);
     }
   };
 
   return {
-    analyze(raw, env, sensorIps, knownDropboxes) {
-      if (inThread || closed || raw.length <= o.inlineMaxBytes) return analyzeHere(raw, env, sensorIps, o.maxTextChars, knownDropboxes);
+    analyze(raw, env, sensorIps, opts = {}) {
+      if (inThread || closed || raw.length <= o.inlineMaxBytes) return analyzeHere(raw, env, sensorIps, o.maxTextChars, opts);
       return new Promise<AnalysisResult>((resolve) => {
-        queue.push({ id: nextId++, raw, env, sensorIps, dropboxes: knownDropboxes, resolve });
+        queue.push({ id: nextId++, raw, env, sensorIps, dropboxes: opts.knownDropboxes, sensorNames: opts.sensorNames, resolve });
         dispatch();
       });
     },

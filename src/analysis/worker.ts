@@ -10,7 +10,7 @@ let knownDropboxes: ReadonlySet<string> = new Set();
 
 async function run(req: AnalysisRequest): Promise<AnalysisResponse> {
   const raw = Buffer.from(req.raw.buffer, req.raw.byteOffset, req.raw.byteLength);
-  const { parsed, verdict } = await analyzeHere(raw, req.env, req.sensorIps, maxTextChars, knownDropboxes);
+  const { parsed, verdict } = await analyzeHere(raw, req.env, req.sensorIps, maxTextChars, { knownDropboxes, sensorNames: new Set(req.sensorNames) });
   // The raw bytes stay with the caller; only what was derived from them goes back.
   const { raw: _raw, ...rest } = parsed;
   return { op: "result", id: req.id, parsed: rest, verdict };

@@ -19,7 +19,8 @@ import {
 } from "../store/postgres/collector.js";
 import { migratePg, openPgPool, type PgPool } from "../store/postgres/db.js";
 import { createTokenTable, type Principal } from "./auth.js";
-import { parseIngest } from "./protocol.js";
+import { DROPBOXES_PATH, INGEST_PATH } from "../fleet/protocol.js";
+import { parseIngest } from "./parse.js";
 import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "../web/http.js";
 
 /** Most shared dropboxes one answer lists (sensors pull the whole list). */
@@ -124,7 +125,7 @@ export async function createCollector(o: CollectorOptions): Promise<Collector> {
     },
     {
       method: "POST",
-      path: /^\/api\/v1\/ingest$/,
+      path: new RegExp(`^${INGEST_PATH}$`),
       access: "sensor",
       async handler(req, res, _url, _params, who) {
         if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) throw new HttpError(415, "expected Content-Type: application/json");
@@ -200,7 +201,7 @@ export async function createCollector(o: CollectorOptions): Promise<Collector> {
     },
     {
       method: "GET",
-      path: /^\/api\/v1\/dropboxes$/,
+      path: new RegExp(`^${DROPBOXES_PATH}$`),
       access: "read",
       async handler(_req, res, u, _params, who) {
         const q = query(u, dropboxQuery);

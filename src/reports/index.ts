@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { relaytrapVersion } from "../collector/version.js";
+import { relaytrapVersion } from "../version.js";
 import type { Config } from "../config/schema.js";
 import { defaultHostname } from "../config/load.js";
 import { classifyIp } from "../net/ip-scope.js";

@@ -1,5 +1,5 @@
-// What parsing and analysis contribute to a message's store row: one mapping for live mail (sensor.ts) and for mail
-// ingested otherwise (web/ingest.ts: archive import, demo history).
+// What parsing and analysis contribute to a message's store row, for every message (src/ingest.ts: live mail, archive
+// import, demo history).
 import type { StoredParse } from "../analysis/pool.js";
 import type { Verdict } from "../analysis/types.js";
 import type { NewMessage } from "./types.js";

@@ -4,7 +4,7 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Sensor } from "../sensor.js";
 import type { SessionRecord, StoreWriter } from "../store/types.js";
-import { buildRow } from "./ingest.js";
+import { createIngest, IN_THREAD } from "../ingest.js";
 
 /** The address relay tests in the demo try to reach the sensor at (its "public" address, RFC 5737). */
 export const DEMO_SENSOR_IP = "198.51.100.25";
@@ -116,8 +116,13 @@ function transcript(s: Scenario, srcIp: string): SessionRecord["transcript"] {
 }
 
 /** Writes back-dated sessions and messages for the last `days` days (a growing trend, a weekly rhythm, bursts). */
-export async function seedHistory(writer: StoreWriter, opts: { days: number; now?: number; seed?: number; perDay?: number }): Promise<{ sessions: number; messages: number }> {
+export async function seedHistory(
+  writer: StoreWriter,
+  opts: { days: number; now?: number; seed?: number; perDay?: number; sensorNames?: string[] },
+): Promise<{ sessions: number; messages: number }> {
   const r = rng(opts.seed ?? 2013);
+  // Live mail's path without its live parts: history has no cutoff, no events, no delivery.
+  const ingest = createIngest({ analysis: IN_THREAD, writer, sensorIps: [DEMO_SENSOR_IP], sensorNames: opts.sensorNames ?? [], log: () => {} });
   const now = opts.now ?? Date.now();
   const perDay = opts.perDay ?? 6;
   let sessions = 0;
@@ -158,19 +163,23 @@ export async function seedHistory(writer: StoreWriter, opts: { days: number; now
       pending.push(writer.putSession(rec));
       sessions++;
       if (s.kind !== "scan") {
-        const row = await buildRow(Buffer.from(s.raw, "utf8"), {
-          receivedAt: t + 900,
-          srcIp: ip,
-          destIp: DEMO_SENSOR_IP,
-          destPort: 25,
-          channel: "direct",
-          sessionId: id,
-          helo: s.helo,
-          mailFrom: s.mailFrom,
-          rcptTo: s.rcptTo,
-          sensorIps: [DEMO_SENSOR_IP],
-        });
-        pending.push(writer.putMessage(row));
+        pending.push(
+          ingest({
+            raw: Buffer.from(s.raw, "utf8"),
+            sessionId: id,
+            receivedAt: t + 900,
+            srcIp: ip,
+            srcPort: 0,
+            destIp: DEMO_SENSOR_IP,
+            destPort: 25,
+            channel: "direct",
+            helo: s.helo,
+            mailFrom: s.mailFrom,
+            rcptTo: s.rcptTo,
+          }).then((out) => {
+            if (!out.ok) throw new Error(`storing a demo message failed (${out.reason})`);
+          }),
+        );
         messages++;
       }
       if (pending.length >= 256) await Promise.all(pending.splice(0));
@@ -284,7 +293,7 @@ export async function runDemo(config: import("../config/schema.js").Config, opts
   const sensor = await createSensor(config, { log: opts.log });
   let seeded: Demo["seeded"] = null;
   try {
-    if (sensor.reader.countMessages() === 0 && opts.days > 0) seeded = await seedHistory(sensor.writer, { days: opts.days });
+    if (sensor.reader.countMessages() === 0 && opts.days > 0) seeded = await seedHistory(sensor.writer, { days: opts.days, sensorNames: [sensor.hostname] });
   } catch (err) {
     await sensor.close();
     throw err;

@@ -9,7 +9,7 @@ import { normalizeIp } from "../net/address.js";
 import { openSqliteReader } from "../store/sqlite/reader.js";
 import { hasSha256 } from "../store/sqlite/web.js";
 import { openSqliteWriter } from "../store/sqlite/writer.js";
-import { buildRow } from "./ingest.js";
+import { createIngest, IN_THREAD } from "../ingest.js";
 
 /** Messages larger than this are skipped (counted as failed): the sensor would not have accepted them either. */
 export const MAX_IMPORT_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -31,6 +31,8 @@ export interface ImportCounts {
 export interface ImportOptions {
   dataDir: string;
   sensorIps?: string[];
+  /** The sensor's host names (role mail to them is no relay test). */
+  sensorNames?: string[];
   /** Called now and then with the counts so far (a progress bar on a TTY). */
   onProgress?: (c: ImportCounts) => void;
   now?: () => number;
@@ -205,6 +207,16 @@ export async function importArchive(path: string, o: ImportOptions): Promise<Imp
   const now = o.now ?? Date.now;
   const writer = await openSqliteWriter(o.dataDir);
   const reader = openSqliteReader(o.dataDir);
+  // Analysed like live mail, on the one path; history has no cutoff, no events, no delivery. Pruning by age goes by
+  // imported_at (storage.pruneImported), not by the original date kept as the received time.
+  const ingest = createIngest({
+    analysis: IN_THREAD,
+    writer,
+    sensorIps: o.sensorIps ?? [],
+    sensorNames: o.sensorNames ?? [],
+    log: () => {},
+    importedAt: now,
+  });
   const counts: ImportCounts = { read: 0, imported: 0, duplicates: 0, failed: 0, relayTests: 0, spam: 0, other: 0, pastMaxAge: 0 };
   const seen = new Set<string>();
   const inFlight = new Set<Promise<void>>();
@@ -230,25 +242,25 @@ export async function importArchive(path: string, o: ImportOptions): Promise<Imp
       seen.add(sha);
       const env = envelopeOf(item.raw, item.envFrom);
       const job = (async () => {
-        const row = await buildRow(item.raw, {
-          receivedAt: originalDate(item.raw, item.mtime, now()),
+        const receivedAt = originalDate(item.raw, item.mtime, now());
+        const out = await ingest({
+          raw: item.raw,
+          sessionId: "import-" + sha.slice(0, 16),
+          receivedAt,
           srcIp: receivedFromIp(item.raw) ?? "0.0.0.0",
+          srcPort: 0,
           destIp: o.sensorIps?.[0] ?? "0.0.0.0",
           destPort: 25,
           channel: "import",
-          sessionId: "import-" + sha.slice(0, 16),
           helo: env.helo,
           mailFrom: env.mailFrom,
           rcptTo: env.rcptTo,
-          sensorIps: o.sensorIps ?? [],
         });
-        // Pruning by age goes by this (storage.pruneImported), not by the original date kept in receivedAt.
-        row.importedAt = now();
-        await writer.putMessage(row);
+        if (!out.ok) throw new Error(out.reason);
         counts.imported++;
-        if (o.olderThan !== undefined && o.olderThan !== null && row.receivedAt < o.olderThan) counts.pastMaxAge++;
-        if (row.kind === "relay-test") counts.relayTests++;
-        else if (row.kind === "spam") counts.spam++;
+        if (o.olderThan !== undefined && o.olderThan !== null && receivedAt < o.olderThan) counts.pastMaxAge++;
+        if (out.kind === "relay-test") counts.relayTests++;
+        else if (out.kind === "spam") counts.spam++;
         else counts.other++;
       })().then(
         () => undefined,

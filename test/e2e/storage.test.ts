@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "../../src/store/sqlite/driver.js";
 import { openSqliteWriter } from "../../src/store/sqlite/writer.js";
-import { buildRow } from "../../src/web/ingest.js";
+import { createIngest, IN_THREAD } from "../../src/ingest.js";
 import { runCli, startCli, startSensor, tempDir, type TestSensor } from "../helpers/sensor.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 
@@ -284,11 +284,14 @@ describe("pruning never surprises (storage.maxAgeDays)", () => {
     const dataDir = tempDir();
     const writer = await openSqliteWriter(dataDir);
     const old = Date.now() - 400 * 86_400_000;
+    const ingest = createIngest({ analysis: IN_THREAD, writer, sensorIps: [], sensorNames: [], log: () => {} });
     for (let i = 0; i < 3; i++) {
       const raw = Buffer.from(`Subject: live ${i}\r\n\r\nbody ${i}\r\n`);
-      const row = await buildRow(raw, {
+      const out = await ingest({
+        raw,
         receivedAt: old + i,
         srcIp: "192.0.2.7",
+        srcPort: 0,
         destIp: "127.0.0.1",
         destPort: 25,
         channel: "direct",
@@ -296,9 +299,8 @@ describe("pruning never surprises (storage.maxAgeDays)", () => {
         helo: "x",
         mailFrom: "a@example.net",
         rcptTo: ["b@example.org"],
-        sensorIps: [],
       });
-      await writer.putMessage(row);
+      assert.ok(out.ok);
     }
     await writer.close();
     const stderr = await sensorRunOnce(dataDir);

@@ -1,6 +1,6 @@
 // The collector's SQL: idempotent ingestion of sensor batches, and the fleet-wide read queries behind its /api/v1
 // (message list, attempt stats, the pooled dropbox list, sensors). Callers get plain typed rows.
-import type { FleetDropbox, FleetMessage, IngestBatch, IngestResult } from "../fleet.js";
+import type { FleetDropbox, FleetMessage, IngestBatch, IngestResult } from "../../fleet/protocol.js";
 import type { MessageSummary, StoredKind } from "../types.js";
 import type { PgPool } from "./db.js";
 import { fillBuckets, type Bucket } from "../buckets.js";

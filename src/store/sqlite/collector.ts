@@ -1,6 +1,6 @@
 // The sensor's durable collector outbox: events queued through the single writer, message summaries read by a cursor
 // over the messages table (already durable), the cursor advanced only after the collector acknowledged a batch.
-import type { FleetEvent, FleetMessage, FleetVerdict } from "../fleet.js";
+import type { FleetEvent, FleetMessage, FleetVerdict } from "../../fleet/protocol.js";
 import type { StoredKind, StoreReader, StoreWriter } from "../types.js";
 import { json, messageEnvelope } from "./db.js";
 

@@ -5,8 +5,7 @@
 import type { Config } from "../config/schema.js";
 import { outboundFetch } from "../net/outbound.js";
 import type { EventSink, RelaytrapEvent } from "../events/dispatcher.js";
-import type { DeliveryStore } from "../store/delivery.js";
-import type { FleetDropbox, IngestBatch } from "../store/fleet.js";
+import { DROPBOXES_PATH, INGEST_PATH, type FleetDropbox, type IngestBatch } from "./protocol.js";
 import {
   acknowledge,
   FLEET_DROPBOXES_KEY,
@@ -19,7 +18,7 @@ import {
   writeState,
 } from "../store/sqlite/collector.js";
 import type { StoreReader, StoreWriter } from "../store/types.js";
-import { relaytrapVersion } from "./version.js";
+import { relaytrapVersion } from "../version.js";
 
 /** Events are written to the outbox at most this long after they were emitted (one commit for all of them). */
 export const EVENT_FLUSH_MS = 200;
@@ -154,7 +153,7 @@ export function createCollectorClient(o: CollectorClientOptions): CollectorClien
   async function post(batch: IngestBatch): Promise<void> {
     let res: Response;
     try {
-      res = await outboundFetch("collector", `${base}/api/v1/ingest`, {
+      res = await outboundFetch("collector", `${base}${INGEST_PATH}`, {
         method: "POST",
         headers,
         body: JSON.stringify(batch),
@@ -235,7 +234,7 @@ export function createCollectorClient(o: CollectorClientOptions): CollectorClien
   }
 
   async function pullDropboxes(): Promise<void> {
-    const res = await outboundFetch("collector", `${base}/api/v1/dropboxes?limit=${MAX_FLEET_DROPBOXES}&min_score=${c.dropboxMinScore}`, {
+    const res = await outboundFetch("collector", `${base}${DROPBOXES_PATH}?limit=${MAX_FLEET_DROPBOXES}&min_score=${c.dropboxMinScore}`, {
       headers: { Authorization: headers.Authorization, "User-Agent": headers["User-Agent"] },
       signal: AbortSignal.any([shutdown.signal, AbortSignal.timeout(c.timeoutMs)]),
     });
@@ -283,21 +282,6 @@ export function createCollectorClient(o: CollectorClientOptions): CollectorClien
       for (const w of idleWaiters) w.resolve();
       idleWaiters = [];
       await loop;
-    },
-  };
-}
-
-/** A delivery store whose known dropboxes include the fleet's (for the dropbox-copy countermeasure). */
-export function withFleetDropboxes(store: DeliveryStore, fleet: () => ReadonlySet<string>): DeliveryStore {
-  return {
-    ...store,
-    knownDropboxes(addresses) {
-      const own = store.knownDropboxes(addresses);
-      const f = fleet();
-      if (f.size === 0) return own;
-      const out = new Set(own);
-      for (const a of addresses) if (f.has(a.toLowerCase())) out.add(a.toLowerCase());
-      return out;
     },
   };
 }

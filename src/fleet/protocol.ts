@@ -1,6 +1,12 @@
-// What a sensor pushes to a collector (the wire format of POST /api/v1/ingest) and what the collector serves back:
-// plain types shared by the sensor's SQLite outbox and the collector's PostgreSQL store.
-import type { EnvelopeKey, MessageRow, StoredKind } from "./types.js";
+// The fleet wire protocol, the one module the sensor side (src/fleet/: push client, dropbox list, its SQLite outbox) and
+// the collector server (src/collector/, its PostgreSQL store) share: what a sensor pushes (POST INGEST_PATH), its
+// validation (zod: bounded strings and arrays, so a malformed or hostile push is a 400, never a crash or an unbounded
+// row) and what the collector serves back (GET DROPBOXES_PATH).
+import { z } from "zod";
+import type { EnvelopeKey, MessageRow, StoredKind } from "../store/types.js";
+
+export const INGEST_PATH = "/api/v1/ingest";
+export const DROPBOXES_PATH = "/api/v1/dropboxes";
 
 /** The verdict without its evidence (kept on the sensor). */
 export interface FleetVerdict {
@@ -70,3 +76,67 @@ export interface FleetDropbox {
   /** An operator confirmed it (relaytrap collector-dropbox confirm). */
   confirmed: boolean;
 }
+
+// ---------- validation of a push (the collector's side)
+
+/** Items of each kind in one push at most. */
+export const MAX_BATCH_ITEMS = 5000;
+/** Longest string field (subject, addresses, ...) accepted. */
+export const MAX_FIELD_CHARS = 4096;
+export const MAX_RCPT_PER_MESSAGE = 10_000;
+
+const str = z.string().max(MAX_FIELD_CHARS);
+const nstr = str.nullable();
+const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const port = z.number().int().min(0).max(65535);
+const time = z.number().int().min(0).max(8.64e15);
+
+const verdict = z
+  .object({
+    kind: z.enum(["relay-test", "spam", "other"]),
+    testedIps: z.array(str).max(1000),
+    matchesSensor: z.boolean(),
+    dropboxes: z.array(str).max(1000),
+    score: z.number().finite(),
+    tester: str.optional(),
+    confidence: z.enum(["certain", "likely", "possible"]).nullable().optional(),
+  })
+  .strip();
+
+const message = z
+  .object({
+    id,
+    queueId: str,
+    sessionId: str,
+    receivedAt: time,
+    srcIp: str,
+    srcPort: port,
+    destIp: str,
+    destPort: port,
+    channel: str,
+    helo: nstr,
+    mailFrom: nstr,
+    rcptTo: z.array(str).max(MAX_RCPT_PER_MESSAGE),
+    subject: nstr,
+    size: z.number().int().min(0).max(2 ** 31 - 1),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    kind: z.enum(["relay-test", "spam", "other", "unknown"]),
+    verdict: verdict.nullable(),
+    confidence: z.enum(["certain", "likely", "possible"]).nullable().optional(),
+    bodyStored: z.boolean(),
+    raw: z.base64().optional(),
+  })
+  .strip();
+
+const event = z.object({
+  id,
+  event: z.looseObject({ eventid: z.string().min(1).max(100), timestamp: z.string().max(64) }),
+});
+
+export const ingestSchema = z
+  .object({
+    version: z.string().max(64),
+    messages: z.array(message).max(MAX_BATCH_ITEMS),
+    events: z.array(event).max(MAX_BATCH_ITEMS),
+  })
+  .strip();
