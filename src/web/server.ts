@@ -3,8 +3,6 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { isIP } from "node:net";
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import type { Dispatcher } from "../events/dispatcher.js";
@@ -25,12 +23,13 @@ import {
 import type { MessageRow, StoreReader } from "../store/types.js";
 import { listProxyRequests } from "../store/sqlite/proxy.js";
 import { listDeliveries } from "../store/sqlite/delivery.js";
-import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, parseQuery, readBody, sendJsonBody, timeParam } from "./http.js";
-import { createAuth, sameToken, type LoginSession } from "./auth.js";
+import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, sendJsonBody, timeParam } from "./http.js";
+import { createAuth } from "./auth.js";
+import { createGuard, SESSION_COOKIE } from "./guard.js";
+import { json, jsonBody, page, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
 import { attachmentContent, contentDisposition, htmlPart } from "./parts.js";
-import { redactDeep } from "./redact.js";
 import { sanitizeMailHtml } from "./sanitize.js";
 
 /** CSP of the UI pages: nothing but this origin, no inline script or style. */
@@ -43,9 +42,6 @@ export const MAIL_CSP =
 /** CSP of everything else (JSON, raw text, downloads). */
 export { DATA_CSP };
 
-export const SESSION_COOKIE = "relaytrap_session";
-/** Bytes of a request body read at most (login form). */
-export const MAX_BODY_BYTES = 8 * 1024;
 /** Relay tests one anonymous search reads at most (it matches the redacted fields, so it cannot use the index). */
 export const PUBLIC_SEARCH_SCAN_ROWS = 5_000;
 /** Rows of a source's timeline returned. */
@@ -82,26 +78,6 @@ export interface WebServer {
   listen(hostPort: string): Promise<{ address: string; port: number }>;
   close(): Promise<void>;
 }
-
-type Access = "open" | "public" | "admin";
-type Viewer = { level: "admin"; session: LoginSession | null } | { level: "public" } | { level: "none" };
-
-interface Ctx {
-  req: IncomingMessage;
-  res: ServerResponse;
-  url: URL;
-  params: string[];
-  viewer: Viewer;
-  redact: boolean;
-}
-
-interface Route {
-  method: "GET" | "POST";
-  path: RegExp;
-  access: Access;
-  handler: (c: Ctx) => Promise<void> | void;
-}
-
 
 // ---------- query validation
 
@@ -145,57 +121,25 @@ const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).defa
 const loginBody = z.object({ name: z.string().min(1).max(200), password: z.string().min(1).max(1000) }).strict();
 const killSwitchBody = z.object({ engaged: z.boolean() }).strict();
 
-function query<T extends z.ZodType>(c: Ctx, schema: T): z.infer<T> {
-  return parseQuery(c.url, schema);
-}
+// ---------- security headers
 
-// ---------- small helpers
+const CSP: Record<CspKind, string> = { data: DATA_CSP, ui: UI_CSP, mail: MAIL_CSP };
 
-function setCommon(res: ServerResponse, csp: string): void {
-  res.setHeader("Content-Security-Policy", csp);
+/** The headers every answer carries; the UI page may also be framed by this origin (the message view's iframe). */
+function setSecurityHeaders(res: ServerResponse, kind: CspKind): void {
+  res.setHeader("Content-Security-Policy", CSP[kind]);
   res.setHeader("X-Content-Type-Options", "nosniff");
   res.setHeader("Referrer-Policy", "no-referrer");
   res.setHeader("Cross-Origin-Opener-Policy", "same-origin");
   res.setHeader("Cross-Origin-Resource-Policy", "same-origin");
   res.setHeader("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()");
+  if (kind === "ui") res.setHeader("X-Frame-Options", "SAMEORIGIN");
 }
 
+/** Error answers (and anything else the server itself sends): JSON under the data CSP. */
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  setCommon(res, DATA_CSP);
+  setSecurityHeaders(res, "data");
   sendJsonBody(res, status, body);
-}
-
-function parseCookies(header: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!header) return out;
-  for (const part of header.split(";")) {
-    const i = part.indexOf("=");
-    if (i > 0) out.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
-  }
-  return out;
-}
-
-
-async function jsonBody<T extends z.ZodType>(req: IncomingMessage, schema: T): Promise<z.infer<T>> {
-  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) throw new HttpError(415, "expected Content-Type: application/json");
-  let v: unknown;
-  try {
-    v = JSON.parse((await readBody(req, MAX_BODY_BYTES)).toString("utf8"));
-  } catch (err) {
-    if (err instanceof HttpError) throw err;
-    throw new HttpError(400, "body is not valid JSON");
-  }
-  const r = schema.safeParse(v);
-  if (!r.success) throw new HttpError(400, `body: ${r.error.issues[0]?.path.join(".") || "invalid"}: ${r.error.issues[0]?.message ?? ""}`);
-  return r.data;
-}
-
-/** Host header without the port, brackets removed. */
-function hostOnly(host: string | undefined): string {
-  if (!host) return "";
-  const hp = parseHostPort(host);
-  if (hp) return hp.host.toLowerCase();
-  return host.replace(/^\[|\]$/g, "").toLowerCase();
 }
 
 const SECRET_KEY = /pass|secret|token|hash|credential|apikey|api_key|private/i;
@@ -206,10 +150,6 @@ export function maskConfig(v: unknown, key = ""): unknown {
   if (Array.isArray(v)) return v.map((x) => maskConfig(x, key));
   if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskConfig(x, k)]));
   return v;
-}
-
-function toPublicMessage(m: MessageSummary): MessageSummary {
-  return redactDeep(m);
 }
 
 // ---------- assets
@@ -247,8 +187,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   const log = o.log ?? (() => {});
   const { config, reader } = o;
   const auth = createAuth({ users: config.web.users, sessionTtlMs: config.web.sessionTtlMs, attemptsPerMinute: config.web.loginAttemptsPerMinute });
-  /** Without users (loopback only) state-changing requests still need this token, read from /api/v1/me. */
-  const localCsrf = randomBytes(24).toString("base64url");
+  const guard = createGuard({ auth, publicView: config.web.public });
   const hub = createLiveHub({
     maxPublicClients: config.web.maxPublicLiveClients,
     maxAdminClients: config.web.maxAdminLiveClients,
@@ -258,37 +197,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
   const metrics = createMetrics({ events: o.events, activeSessions: o.activeSessions, sseClients: () => hub.clients, analysisGivenUp: o.analysisGivenUp });
   const assets = loadAssets();
   const indexHtml = readFileSync(new URL("index.html", ASSET_DIR));
-
-  function viewerOf(req: IncomingMessage): Viewer {
-    if (!auth.enabled) return { level: "admin", session: null };
-    const s = auth.session(parseCookies(req.headers.cookie).get(SESSION_COOKIE));
-    if (s) return { level: "admin", session: s };
-    return config.web.public ? { level: "public" } : { level: "none" };
-  }
-
-  function csrfTokenOf(v: Viewer): string | null {
-    if (v.level !== "admin") return null;
-    return v.session ? v.session.csrf : localCsrf;
-  }
-
-  /** A browser names the page a request came from in Origin; one from another site is refused (login CSRF, and a
-   * second check beside the token). Clients that send no Origin (curl, scripts) are judged by the token alone. */
-  function requireSameOrigin(c: Ctx): void {
-    const origin = c.req.headers.origin;
-    if (origin === undefined) return;
-    let ok = false;
-    try {
-      ok = new URL(origin).host === c.req.headers.host;
-    } catch {}
-    if (!ok) throw new HttpError(403, "cross-origin request refused");
-  }
-
-  function requireCsrf(c: Ctx): void {
-    requireSameOrigin(c);
-    const token = csrfTokenOf(c.viewer);
-    const sent = c.req.headers["x-csrf-token"];
-    if (token === null || !sameToken(typeof sent === "string" ? sent : undefined, token)) throw new HttpError(403, "missing or wrong CSRF token");
-  }
 
   /**
    * Search for anonymous viewers: matches only what they are shown (the redacted subject and addresses), never the
@@ -359,7 +267,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       method: "GET",
       path: /^\/healthz$/,
       access: "open",
-      handler: (c) => sendJson(c.res, 200, { status: "ok" }),
+      handler: (c) => json(c, { status: "ok" }),
     },
     {
       method: "GET",
@@ -367,7 +275,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
       access: "open",
       async handler(c) {
         const text = await metrics.render();
-        setCommon(c.res, DATA_CSP);
         c.res.writeHead(200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" });
         c.res.end(text);
       },
@@ -378,12 +285,12 @@ export function createWebServer(o: WebServerOptions): WebServer {
       access: "open",
       handler(c) {
         query(c, emptyQuery);
-        sendJson(c.res, 200, {
+        json(c, {
           user: c.viewer.level === "admin" ? (c.viewer.session?.user ?? null) : null,
           level: c.viewer.level,
           authEnabled: auth.enabled,
           public: config.web.public,
-          csrf: csrfTokenOf(c.viewer),
+          csrf: guard.csrfTokenOf(c.viewer),
         });
       },
     },
@@ -392,9 +299,9 @@ export function createWebServer(o: WebServerOptions): WebServer {
       path: /^\/api\/v1\/login$/,
       access: "open",
       async handler(c) {
-        requireSameOrigin(c);
+        guard.requireSameOrigin(c.req);
         if (!auth.enabled) throw new HttpError(409, "no users are configured; no login needed");
-        const body = await jsonBody(c.req, loginBody);
+        const body = await jsonBody(c, loginBody);
         const client = normalizeIp(c.req.socket.remoteAddress);
         const r = await auth.login(client, body.name, body.password);
         if (r.result === "limited") {
@@ -407,7 +314,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
           "Set-Cookie",
           `${SESSION_COOKIE}=${r.token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(config.web.sessionTtlMs / 1000)}${secure ? "; Secure" : ""}`,
         );
-        sendJson(c.res, 200, { user: r.session.user, csrf: r.session.csrf });
+        json(c, { user: r.session.user, csrf: r.session.csrf });
       },
     },
     {
@@ -415,10 +322,10 @@ export function createWebServer(o: WebServerOptions): WebServer {
       path: /^\/api\/v1\/logout$/,
       access: "admin",
       handler(c) {
-        requireCsrf(c);
-        auth.logout(parseCookies(c.req.headers.cookie).get(SESSION_COOKIE));
+        guard.requireCsrf(c);
+        auth.logout(guard.sessionToken(c.req));
         c.res.setHeader("Set-Cookie", `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
-        sendJson(c.res, 200, { ok: true });
+        json(c, { ok: true });
       },
     },
     {
@@ -436,7 +343,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
           topDropboxes: listDropboxes(reader, DASHBOARD_TOP).items.filter((d) => d.kind === "relay-test"),
           activeSessions: o.activeSessions(),
         };
-        sendJson(c.res, 200, c.redact ? redactDeep(body) : body);
+        viewJson(c, body);
       },
     },
     {
@@ -448,7 +355,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const publicOnly = c.viewer.level !== "admin";
         if (publicOnly && q.kind !== undefined && q.kind !== "relay-test") throw new HttpError(403, "the public view shows relay tests only");
         if (publicOnly && (q.q !== undefined || q.dropbox !== undefined)) {
-          sendJson(c.res, 200, publicSearch(q));
+          json(c, publicSearch(q));
           return;
         }
         const items = searchMessages(reader, {
@@ -462,8 +369,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
           before: q.before,
           limit: q.limit,
         });
-        const next = items.length === q.limit ? String(items[items.length - 1]!.id) : null;
-        sendJson(c.res, 200, { items: c.redact ? items.map(toPublicMessage) : items, next });
+        json(c, page(c.redact ? items.map(toPublicMessage) : items, q.limit));
       },
     },
     {
@@ -482,7 +388,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
           session: session ? { id: session.id, startedAt: session.startedAt, tls: session.tls, helo: session.helo } : null,
           delivery: listDeliveries(reader, { limit: MAX_DELIVERIES_PER_MESSAGE, messageId: m.id }),
         };
-        sendJson(c.res, 200, c.redact ? redactDeep(body) : body);
+        viewJson(c, body);
       },
     },
     {
@@ -493,7 +399,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
         query(c, emptyQuery);
         const m = getMessage(c, c.params[0]!);
         const raw = getRawOf(m.id);
-        setCommon(c.res, DATA_CSP);
         c.res.writeHead(200, {
           "Content-Type": "text/plain; charset=utf-8",
           "Content-Disposition": "inline",
@@ -507,6 +412,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       method: "GET",
       path: /^\/api\/v1\/messages\/(\d{1,15})\/html$/,
       access: "admin",
+      csp: "mail",
       async handler(c) {
         query(c, emptyQuery);
         const m = getMessage(c, c.params[0]!);
@@ -516,7 +422,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
           '<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"></head><body>' +
           sanitizeMailHtml(html) +
           "</body></html>";
-        setCommon(c.res, MAIL_CSP);
         c.res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(doc) });
         c.res.end(doc);
       },
@@ -530,7 +435,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const m = getMessage(c, c.params[0]!);
         const a = await attachmentContent(getRawOf(m.id), Number(c.params[1]));
         if (!a) throw new HttpError(404, "no such attachment");
-        setCommon(c.res, DATA_CSP);
         c.res.writeHead(200, {
           "Content-Type": "application/octet-stream",
           "Content-Disposition": contentDisposition("attachment", a.filename),
@@ -548,7 +452,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
         query(c, emptyQuery);
         const s = reader.getSession(c.params[0]!);
         if (!s) throw new HttpError(404, "no such session");
-        sendJson(c.res, 200, { ...s, messageList: searchMessages(reader, { sessionId: s.id, limit: 100 }) });
+        json(c, { ...s, messageList: searchMessages(reader, { sessionId: s.id, limit: 100 }) });
       },
     },
     {
@@ -561,7 +465,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
         if (!ip.success) throw new HttpError(400, "expected an IP address");
         const t = sourceTimeline(reader, ip.data, SOURCE_TIMELINE_LIMIT);
         if (t.firstSeen === null) throw new HttpError(404, "this address has not been seen");
-        sendJson(c.res, 200, t);
+        json(c, t);
       },
     },
     {
@@ -570,9 +474,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       access: "admin",
       handler(c) {
         const q = query(c, pageQuery);
-        const items = listDeliveries(reader, { limit: q.limit, before: q.before });
-        const next = items.length === q.limit ? String(items[items.length - 1]!.id) : null;
-        sendJson(c.res, 200, { items, next });
+        json(c, page(listDeliveries(reader, { limit: q.limit, before: q.before }), q.limit));
       },
     },
     {
@@ -581,9 +483,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       access: "admin",
       handler(c) {
         const q = query(c, proxyRequestsQuery);
-        const items = listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since });
-        const next = items.length === q.limit ? String(items[items.length - 1]!.id) : null;
-        sendJson(c.res, 200, { items, next });
+        json(c, page(listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since }), q.limit));
       },
     },
     {
@@ -592,8 +492,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       access: "public",
       handler(c) {
         const q = query(c, listQuery);
-        const d = listDropboxes(reader, q.limit);
-        sendJson(c.res, 200, c.redact ? redactDeep(d) : d);
+        viewJson(c, listDropboxes(reader, q.limit));
       },
     },
     {
@@ -605,7 +504,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const until = q.until ?? Date.now() + 1;
         const since = q.since ?? 0;
         if (since >= until) throw new HttpError(400, "since must be before until");
-        sendJson(c.res, 200, { bucket: q.bucket, series: attemptStats(reader, q.bucket, since, until) });
+        json(c, { bucket: q.bucket, series: attemptStats(reader, q.bucket, since, until) });
       },
     },
     {
@@ -614,7 +513,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
       access: "public",
       handler(c) {
         query(c, emptyQuery);
-        setCommon(c.res, DATA_CSP);
         if (!hub.attach(c.res, { level: c.viewer.level === "admin" ? "admin" : "public" })) throw new HttpError(503, "too many live clients");
       },
     },
@@ -624,7 +522,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       access: "admin",
       handler(c) {
         query(c, emptyQuery);
-        sendJson(c.res, 200, maskConfig(config));
+        json(c, maskConfig(config));
       },
     },
     {
@@ -633,7 +531,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
       access: "admin",
       handler(c) {
         query(c, emptyQuery);
-        sendJson(c.res, 200, o.killSwitch ? { available: true, engaged: o.killSwitch.get() } : { available: false, engaged: null });
+        json(c, o.killSwitch ? { available: true, engaged: o.killSwitch.get() } : { available: false, engaged: null });
       },
     },
     {
@@ -641,11 +539,11 @@ export function createWebServer(o: WebServerOptions): WebServer {
       path: /^\/api\/v1\/delivery\/kill-switch$/,
       access: "admin",
       async handler(c) {
-        requireCsrf(c);
-        const body = await jsonBody(c.req, killSwitchBody);
+        guard.requireCsrf(c);
+        const body = await jsonBody(c, killSwitchBody);
         if (!o.killSwitch) throw new HttpError(501, "this sensor has no delivery to switch off");
         await o.killSwitch.set(body.engaged);
-        sendJson(c.res, 200, { available: true, engaged: o.killSwitch.get() });
+        json(c, { available: true, engaged: o.killSwitch.get() });
       },
     },
     {
@@ -655,7 +553,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
       handler(c) {
         const a = assets.get(c.params[0]!);
         if (!a) throw new HttpError(404, "not found");
-        setCommon(c.res, DATA_CSP);
         c.res.writeHead(200, { "Content-Type": a.type, "Cache-Control": "no-cache", "Content-Length": a.body.length });
         c.res.end(a.body);
       },
@@ -664,9 +561,8 @@ export function createWebServer(o: WebServerOptions): WebServer {
       method: "GET",
       path: UI_PAGES,
       access: "open",
+      csp: "ui",
       handler(c) {
-        setCommon(c.res, UI_CSP);
-        c.res.setHeader("X-Frame-Options", "SAMEORIGIN");
         c.res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Length": indexHtml.length });
         c.res.end(indexHtml);
       },
@@ -680,11 +576,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
     } catch {
       throw new HttpError(400, "bad request target");
     }
-    // Without users the UI trusts loopback; refuse other Host names so DNS rebinding cannot reach it.
-    if (!auth.enabled) {
-      const h = hostOnly(req.headers.host);
-      if (!(h === "localhost" || isIP(h) !== 0)) throw new HttpError(421, "unexpected Host header");
-    }
+    guard.requireKnownHost(req);
     const method = req.method === "HEAD" ? "GET" : req.method;
     let pathMatched = false;
     for (const r of routes) {
@@ -698,9 +590,9 @@ export function createWebServer(o: WebServerOptions): WebServer {
       } catch {
         throw new HttpError(400, "bad percent-encoding in path");
       }
-      const viewer = viewerOf(req);
-      if (r.access === "admin" && viewer.level !== "admin") throw new HttpError(viewer.level === "none" && auth.enabled ? 401 : 403, "login required");
-      if (r.access === "public" && viewer.level === "none") throw new HttpError(401, "login required");
+      const viewer = guard.viewerOf(req);
+      guard.requireAccess(r.access, viewer);
+      setSecurityHeaders(res, r.csp ?? "data");
       const ctx: Ctx = { req, res, url, params, viewer, redact: viewer.level === "public" };
       await r.handler(ctx);
       return;
