@@ -9,28 +9,24 @@ import type { Dispatcher } from "../events/dispatcher.js";
 import { formatHostPort, isLoopback, listenOn, lookupAll, normalizeIp, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
 import { ConfigError } from "../config/load.js";
 import {
-  MAX_WEB_LIMIT,
   attemptStats,
   listDropboxes,
-  messageTextBody,
   searchMessages,
   sourceTimeline,
   topSources,
   totals,
-  type MessageSummary,
   type SourceSummary,
 } from "../store/sqlite/web.js";
-import type { MessageRow, StoreReader } from "../store/types.js";
+import type { StoreReader } from "../store/types.js";
 import { listProxyRequests } from "../store/sqlite/proxy.js";
 import { listDeliveries } from "../store/sqlite/delivery.js";
-import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, KINDS, sendJsonBody, timeParam } from "./http.js";
+import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, sendJsonBody, timeParam } from "./http.js";
 import { createAuth } from "./auth.js";
 import { createGuard, SESSION_COOKIE } from "./guard.js";
+import { createMessageRoutes } from "./routes/messages.js";
 import { json, jsonBody, page, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
-import { attachmentContent, contentDisposition, htmlPart } from "./parts.js";
-import { sanitizeMailHtml } from "./sanitize.js";
 
 /** CSP of the UI pages: nothing but this origin, no inline script or style. */
 export const UI_CSP =
@@ -42,8 +38,6 @@ export const MAIL_CSP =
 /** CSP of everything else (JSON, raw text, downloads). */
 export { DATA_CSP };
 
-/** Relay tests one anonymous search reads at most (it matches the redacted fields, so it cannot use the index). */
-export const PUBLIC_SEARCH_SCAN_ROWS = 5_000;
 /** Rows of a source's timeline returned. */
 export const SOURCE_TIMELINE_LIMIT = 200;
 export const DASHBOARD_TOP = 10;
@@ -85,21 +79,6 @@ export interface WebServer {
 const WEB_REQUEST_TIMEOUT_MS = 60_000;
 const time = timeParam;
 
-const messagesQuery = z
-  .object({
-    kind: z.enum(KINDS).optional(),
-    src_ip: ipParam.optional(),
-    channel: z.enum(["direct", "http-connect", "socks4", "socks5"]).optional(),
-    dropbox: z.string().min(1).max(320).optional(),
-    q: z.string().max(500).optional(),
-    since: time.optional(),
-    until: time.optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    before: z.coerce.number().int().positive().optional(),
-  })
-  .strict();
-/** Outbox rows shown with one message (a message has one per dropbox recipient). */
-const MAX_DELIVERIES_PER_MESSAGE = 100;
 const pageQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -198,35 +177,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
   const assets = loadAssets();
   const indexHtml = readFileSync(new URL("index.html", ASSET_DIR));
 
-  /**
-   * Search for anonymous viewers: matches only what they are shown (the redacted subject and addresses), never the
-   * hidden local parts, so it cannot be an oracle for them. It reads relay tests newest first, at most
-   * PUBLIC_SEARCH_SCAN_ROWS of them a request; `next` resumes where the read stopped.
-   */
-  function publicSearch(q: z.infer<typeof messagesQuery>): { items: MessageSummary[]; next: string | null } {
-    const words = (q.q ?? "").toLowerCase().split(/\s+/).filter((w) => w !== "");
-    const dropbox = q.dropbox?.toLowerCase();
-    const items: MessageSummary[] = [];
-    let before = q.before;
-    let scanned = 0;
-    while (items.length < q.limit && scanned < PUBLIC_SEARCH_SCAN_ROWS) {
-      const want = Math.min(MAX_WEB_LIMIT, PUBLIC_SEARCH_SCAN_ROWS - scanned);
-      const batch = searchMessages(reader, { kind: "relay-test", srcIp: q.src_ip, channel: q.channel, since: q.since, until: q.until, before, limit: want });
-      for (const m of batch) {
-        scanned++;
-        before = m.id;
-        const p = toPublicMessage(m);
-        const text = [p.subject ?? "", p.mailFrom ?? "", ...p.rcptTo].join("\n").toLowerCase();
-        if (!words.every((w) => text.includes(w))) continue;
-        if (dropbox !== undefined && !p.rcptTo.some((r) => r.toLowerCase() === dropbox)) continue;
-        items.push(p);
-        if (items.length === q.limit) return { items, next: String(p.id) };
-      }
-      if (batch.length < want) return { items, next: null };
-    }
-    return { items, next: before === undefined ? null : String(before) };
-  }
-
   /** What an anonymous viewer's live feed gets for an event: a stored relay test as the public list shows it, and
    * nothing else (no sessions, no spam, no source addresses the public pages do not show). */
   function publicEvent(e: Record<string, unknown>): Record<string, unknown> | null {
@@ -240,29 +190,8 @@ export function createWebServer(o: WebServerOptions): WebServer {
     return { eventid: e.eventid, timestamp: e.timestamp, message: p.id, kind: p.kind, src_ip: p.srcIp, subject: p.subject, mail_from: p.mailFrom, rcpt_count: p.rcptTo.length };
   }
 
-  function getMessage(c: Ctx, id: string): MessageRow {
-    const m = reader.getMessage(Number(id));
-    if (!m) throw new HttpError(404, "no such message");
-    if (c.viewer.level !== "admin" && m.kind !== "relay-test") throw new HttpError(404, "no such message");
-    return m;
-  }
-
-  /** Whether the message page offers the HTML view: the flag stored when the message was parsed. Parsing the raw here
-   * cost ~170 ms of the sensor's thread per view of a 10 MB message, so only rows stored before the flag (NULL) are
-   * parsed, as they always were, until `relaytrap reanalyze` records it for them. */
-  async function hasHtmlPart(m: MessageRow): Promise<boolean> {
-    if (m.hasHtml !== null) return m.hasHtml;
-    const raw = reader.getRaw(m.id);
-    return raw !== null && (await htmlPart(raw)) !== null;
-  }
-
-  function getRawOf(id: number): Buffer {
-    const raw = reader.getRaw(id);
-    if (!raw) throw new HttpError(404, "the body of this message was not kept");
-    return raw;
-  }
-
   const routes: Route[] = [
+    ...createMessageRoutes({ reader }),
     {
       method: "GET",
       path: /^\/healthz$/,
@@ -344,104 +273,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
           activeSessions: o.activeSessions(),
         };
         viewJson(c, body);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages$/,
-      access: "public",
-      handler(c) {
-        const q = query(c, messagesQuery);
-        const publicOnly = c.viewer.level !== "admin";
-        if (publicOnly && q.kind !== undefined && q.kind !== "relay-test") throw new HttpError(403, "the public view shows relay tests only");
-        if (publicOnly && (q.q !== undefined || q.dropbox !== undefined)) {
-          json(c, publicSearch(q));
-          return;
-        }
-        const items = searchMessages(reader, {
-          kind: publicOnly ? "relay-test" : q.kind,
-          srcIp: q.src_ip,
-          channel: q.channel,
-          dropbox: q.dropbox,
-          q: q.q,
-          since: q.since,
-          until: q.until,
-          before: q.before,
-          limit: q.limit,
-        });
-        json(c, page(c.redact ? items.map(toPublicMessage) : items, q.limit));
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages\/(\d{1,15})$/,
-      access: "public",
-      async handler(c) {
-        query(c, emptyQuery);
-        const m = getMessage(c, c.params[0]!);
-        const session = reader.getSession(m.sessionId);
-        const body = {
-          ...m,
-          textBody: messageTextBody(reader, m.id),
-          hasHtml: m.bodyStored && (await hasHtmlPart(m)),
-          attachments: m.attachments.map((a, i) => ({ ...a, index: i })),
-          session: session ? { id: session.id, startedAt: session.startedAt, tls: session.tls, helo: session.helo } : null,
-          delivery: listDeliveries(reader, { limit: MAX_DELIVERIES_PER_MESSAGE, messageId: m.id }),
-        };
-        viewJson(c, body);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages\/(\d{1,15})\/raw$/,
-      access: "admin",
-      handler(c) {
-        query(c, emptyQuery);
-        const m = getMessage(c, c.params[0]!);
-        const raw = getRawOf(m.id);
-        c.res.writeHead(200, {
-          "Content-Type": "text/plain; charset=utf-8",
-          "Content-Disposition": "inline",
-          "Cache-Control": "no-store",
-          "Content-Length": raw.length,
-        });
-        c.res.end(raw);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages\/(\d{1,15})\/html$/,
-      access: "admin",
-      csp: "mail",
-      async handler(c) {
-        query(c, emptyQuery);
-        const m = getMessage(c, c.params[0]!);
-        const html = await htmlPart(getRawOf(m.id));
-        if (html === null) throw new HttpError(404, "this message has no HTML part");
-        const doc =
-          '<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"></head><body>' +
-          sanitizeMailHtml(html) +
-          "</body></html>";
-        c.res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(doc) });
-        c.res.end(doc);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages\/(\d{1,15})\/attachments\/(\d{1,4})$/,
-      access: "admin",
-      async handler(c) {
-        query(c, emptyQuery);
-        const m = getMessage(c, c.params[0]!);
-        const a = await attachmentContent(getRawOf(m.id), Number(c.params[1]));
-        if (!a) throw new HttpError(404, "no such attachment");
-        c.res.writeHead(200, {
-          "Content-Type": "application/octet-stream",
-          "Content-Disposition": contentDisposition("attachment", a.filename),
-          "Cache-Control": "no-store",
-          "Content-Length": a.content.length,
-        });
-        c.res.end(a.content);
       },
     },
     {
