@@ -11,7 +11,6 @@ import { ConfigError } from "../config/load.js";
 import {
   attemptStats,
   listDropboxes,
-  searchMessages,
   sourceTimeline,
   topSources,
   totals,
@@ -24,6 +23,7 @@ import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, sendJsonBod
 import { createAuth } from "./auth.js";
 import { createGuard, SESSION_COOKIE } from "./guard.js";
 import { createMessageRoutes } from "./routes/messages.js";
+import { createSessionRoutes } from "./routes/sessions.js";
 import { json, jsonBody, page, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -191,6 +191,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   }
 
   const routes: Route[] = [
+    ...createSessionRoutes({ reader }),
     ...createMessageRoutes({ reader }),
     {
       method: "GET",
@@ -273,17 +274,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
           activeSessions: o.activeSessions(),
         };
         viewJson(c, body);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/sessions\/([A-Za-z0-9_.:-]{1,128})$/,
-      access: "admin",
-      handler(c) {
-        query(c, emptyQuery);
-        const s = reader.getSession(c.params[0]!);
-        if (!s) throw new HttpError(404, "no such session");
-        json(c, { ...s, messageList: searchMessages(reader, { sessionId: s.id, limit: 100 }) });
       },
     },
     {
