@@ -11,7 +11,6 @@ import { ConfigError } from "../config/load.js";
 import {
   attemptStats,
   listDropboxes,
-  sourceTimeline,
   topSources,
   totals,
   type SourceSummary,
@@ -24,6 +23,7 @@ import { createAuth } from "./auth.js";
 import { createGuard, SESSION_COOKIE } from "./guard.js";
 import { createMessageRoutes } from "./routes/messages.js";
 import { createSessionRoutes } from "./routes/sessions.js";
+import { createSourceRoutes } from "./routes/sources.js";
 import { json, jsonBody, page, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -38,8 +38,6 @@ export const MAIL_CSP =
 /** CSP of everything else (JSON, raw text, downloads). */
 export { DATA_CSP };
 
-/** Rows of a source's timeline returned. */
-export const SOURCE_TIMELINE_LIMIT = 200;
 export const DASHBOARD_TOP = 10;
 /** The dashboard's "top sources" window. */
 export const TOP_SOURCES_DAYS = 30;
@@ -191,6 +189,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   }
 
   const routes: Route[] = [
+    ...createSourceRoutes({ reader }),
     ...createSessionRoutes({ reader }),
     ...createMessageRoutes({ reader }),
     {
@@ -274,19 +273,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
           activeSessions: o.activeSessions(),
         };
         viewJson(c, body);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/sources\/([^/]{1,64})$/,
-      access: "admin",
-      handler(c) {
-        query(c, emptyQuery);
-        const ip = ipParam.safeParse(c.params[0]);
-        if (!ip.success) throw new HttpError(400, "expected an IP address");
-        const t = sourceTimeline(reader, ip.data, SOURCE_TIMELINE_LIMIT);
-        if (t.firstSeen === null) throw new HttpError(404, "this address has not been seen");
-        json(c, t);
       },
     },
     {
