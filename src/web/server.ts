@@ -24,6 +24,7 @@ import { createGuard, SESSION_COOKIE } from "./guard.js";
 import { createMessageRoutes } from "./routes/messages.js";
 import { createSessionRoutes } from "./routes/sessions.js";
 import { createSourceRoutes } from "./routes/sources.js";
+import { createDropboxRoutes } from "./routes/dropboxes.js";
 import { json, jsonBody, page, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -94,7 +95,6 @@ const proxyRequestsQuery = z
 const statsQuery = z
   .object({ bucket: z.enum(["day", "week", "month"]).default("week"), since: time.optional(), until: time.optional() })
   .strict();
-const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }).strict();
 const loginBody = z.object({ name: z.string().min(1).max(200), password: z.string().min(1).max(1000) }).strict();
 const killSwitchBody = z.object({ engaged: z.boolean() }).strict();
 
@@ -189,6 +189,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   }
 
   const routes: Route[] = [
+    ...createDropboxRoutes({ reader }),
     ...createSourceRoutes({ reader }),
     ...createSessionRoutes({ reader }),
     ...createMessageRoutes({ reader }),
@@ -291,15 +292,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
       handler(c) {
         const q = query(c, proxyRequestsQuery);
         json(c, page(listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since }), q.limit));
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/dropboxes$/,
-      access: "public",
-      handler(c) {
-        const q = query(c, listQuery);
-        viewJson(c, listDropboxes(reader, q.limit));
       },
     },
     {
