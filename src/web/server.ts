@@ -17,7 +17,6 @@ import {
 } from "../store/sqlite/web.js";
 import type { StoreReader } from "../store/types.js";
 import { listProxyRequests } from "../store/sqlite/proxy.js";
-import { listDeliveries } from "../store/sqlite/delivery.js";
 import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, sendJsonBody, timeParam } from "./http.js";
 import { createAuth } from "./auth.js";
 import { createGuard, SESSION_COOKIE } from "./guard.js";
@@ -25,6 +24,7 @@ import { createMessageRoutes } from "./routes/messages.js";
 import { createSessionRoutes } from "./routes/sessions.js";
 import { createSourceRoutes } from "./routes/sources.js";
 import { createDropboxRoutes } from "./routes/dropboxes.js";
+import { createDeliveryRoutes, type KillSwitch } from "./routes/deliveries.js";
 import { json, jsonBody, page, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -48,11 +48,7 @@ export const TOP_SOURCES_DAYS = 30;
  */
 export const TOP_SOURCES_TTL_MS = 60_000;
 
-/** The delivery kill switch, if the sensor has delivery. */
-export interface KillSwitch {
-  get(): boolean;
-  set(engaged: boolean): Promise<void> | void;
-}
+export type { KillSwitch } from "./routes/deliveries.js";
 
 export interface WebServerOptions {
   config: Config;
@@ -78,12 +74,6 @@ export interface WebServer {
 const WEB_REQUEST_TIMEOUT_MS = 60_000;
 const time = timeParam;
 
-const pageQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-    before: z.coerce.number().int().positive().optional(),
-  })
-  .strict();
 const proxyRequestsQuery = z
   .object({
     src_ip: ipParam.optional(),
@@ -96,7 +86,6 @@ const statsQuery = z
   .object({ bucket: z.enum(["day", "week", "month"]).default("week"), since: time.optional(), until: time.optional() })
   .strict();
 const loginBody = z.object({ name: z.string().min(1).max(200), password: z.string().min(1).max(1000) }).strict();
-const killSwitchBody = z.object({ engaged: z.boolean() }).strict();
 
 // ---------- security headers
 
@@ -189,6 +178,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   }
 
   const routes: Route[] = [
+    ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
     ...createDropboxRoutes({ reader }),
     ...createSourceRoutes({ reader }),
     ...createSessionRoutes({ reader }),
@@ -278,15 +268,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
     },
     {
       method: "GET",
-      path: /^\/api\/v1\/deliveries$/,
-      access: "admin",
-      handler(c) {
-        const q = query(c, pageQuery);
-        json(c, page(listDeliveries(reader, { limit: q.limit, before: q.before }), q.limit));
-      },
-    },
-    {
-      method: "GET",
       path: /^\/api\/v1\/proxy\/requests$/,
       access: "admin",
       handler(c) {
@@ -322,27 +303,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
       handler(c) {
         query(c, emptyQuery);
         json(c, maskConfig(config));
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/delivery\/kill-switch$/,
-      access: "admin",
-      handler(c) {
-        query(c, emptyQuery);
-        json(c, o.killSwitch ? { available: true, engaged: o.killSwitch.get() } : { available: false, engaged: null });
-      },
-    },
-    {
-      method: "POST",
-      path: /^\/api\/v1\/delivery\/kill-switch$/,
-      access: "admin",
-      async handler(c) {
-        guard.requireCsrf(c);
-        const body = await jsonBody(c, killSwitchBody);
-        if (!o.killSwitch) throw new HttpError(501, "this sensor has no delivery to switch off");
-        await o.killSwitch.set(body.engaged);
-        json(c, { available: true, engaged: o.killSwitch.get() });
       },
     },
     {
