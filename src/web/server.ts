@@ -16,8 +16,7 @@ import {
   type SourceSummary,
 } from "../store/sqlite/web.js";
 import type { StoreReader } from "../store/types.js";
-import { listProxyRequests } from "../store/sqlite/proxy.js";
-import { createJsonServer, DATA_CSP, emptyQuery, HttpError, ipParam, sendJsonBody, timeParam } from "./http.js";
+import { createJsonServer, DATA_CSP, emptyQuery, HttpError, sendJsonBody, timeParam } from "./http.js";
 import { createAuth } from "./auth.js";
 import { createGuard, SESSION_COOKIE } from "./guard.js";
 import { createMessageRoutes } from "./routes/messages.js";
@@ -25,7 +24,8 @@ import { createSessionRoutes } from "./routes/sessions.js";
 import { createSourceRoutes } from "./routes/sources.js";
 import { createDropboxRoutes } from "./routes/dropboxes.js";
 import { createDeliveryRoutes, type KillSwitch } from "./routes/deliveries.js";
-import { json, jsonBody, page, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
+import { createProxyRoutes } from "./routes/proxy.js";
+import { json, jsonBody, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
 
@@ -74,14 +74,6 @@ export interface WebServer {
 const WEB_REQUEST_TIMEOUT_MS = 60_000;
 const time = timeParam;
 
-const proxyRequestsQuery = z
-  .object({
-    src_ip: ipParam.optional(),
-    since: time.optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-    before: z.coerce.number().int().positive().optional(),
-  })
-  .strict();
 const statsQuery = z
   .object({ bucket: z.enum(["day", "week", "month"]).default("week"), since: time.optional(), until: time.optional() })
   .strict();
@@ -178,6 +170,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   }
 
   const routes: Route[] = [
+    ...createProxyRoutes({ reader }),
     ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
     ...createDropboxRoutes({ reader }),
     ...createSourceRoutes({ reader }),
@@ -264,15 +257,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
           activeSessions: o.activeSessions(),
         };
         viewJson(c, body);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/proxy\/requests$/,
-      access: "admin",
-      handler(c) {
-        const q = query(c, proxyRequestsQuery);
-        json(c, page(listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since }), q.limit));
       },
     },
     {
