@@ -8,15 +8,8 @@ import type { Config } from "../config/schema.js";
 import type { Dispatcher } from "../events/dispatcher.js";
 import { formatHostPort, isLoopback, listenOn, lookupAll, normalizeIp, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
 import { ConfigError } from "../config/load.js";
-import {
-  attemptStats,
-  listDropboxes,
-  topSources,
-  totals,
-  type SourceSummary,
-} from "../store/sqlite/web.js";
 import type { StoreReader } from "../store/types.js";
-import { createJsonServer, DATA_CSP, emptyQuery, HttpError, sendJsonBody, timeParam } from "./http.js";
+import { createJsonServer, DATA_CSP, emptyQuery, HttpError, sendJsonBody } from "./http.js";
 import { createAuth } from "./auth.js";
 import { createGuard, SESSION_COOKIE } from "./guard.js";
 import { createMessageRoutes } from "./routes/messages.js";
@@ -25,7 +18,8 @@ import { createSourceRoutes } from "./routes/sources.js";
 import { createDropboxRoutes } from "./routes/dropboxes.js";
 import { createDeliveryRoutes, type KillSwitch } from "./routes/deliveries.js";
 import { createProxyRoutes } from "./routes/proxy.js";
-import { json, jsonBody, query, toPublicMessage, viewJson, type Ctx, type CspKind, type Route } from "./route.js";
+import { createStatsRoutes } from "./routes/stats.js";
+import { json, jsonBody, query, toPublicMessage, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
 
@@ -38,15 +32,6 @@ export const MAIL_CSP =
   "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'; form-action 'none'; base-uri 'none'; sandbox";
 /** CSP of everything else (JSON, raw text, downloads). */
 export { DATA_CSP };
-
-export const DASHBOARD_TOP = 10;
-/** The dashboard's "top sources" window. */
-export const TOP_SOURCES_DAYS = 30;
-/**
- * How long the dashboard's top sources are reused: unlike the totals they have no counters (a sliding month of rows
- * per source), so they cost a range scan (~200 ms at 1M stored messages), and a month's ranking a minute old is right.
- */
-export const TOP_SOURCES_TTL_MS = 60_000;
 
 export type { KillSwitch } from "./routes/deliveries.js";
 
@@ -72,11 +57,7 @@ export interface WebServer {
 
 /** Whole-request time limit of the web UI/API. */
 const WEB_REQUEST_TIMEOUT_MS = 60_000;
-const time = timeParam;
 
-const statsQuery = z
-  .object({ bucket: z.enum(["day", "week", "month"]).default("week"), since: time.optional(), until: time.optional() })
-  .strict();
 const loginBody = z.object({ name: z.string().min(1).max(200), password: z.string().min(1).max(1000) }).strict();
 
 // ---------- security headers
@@ -135,13 +116,6 @@ const UI_PAGES = /^\/(?:|login|messages|messages\/\d+|sessions\/[A-Za-z0-9_.:-]+
 // ---------- the server
 
 export function createWebServer(o: WebServerOptions): WebServer {
-  let topCache: { at: number; items: SourceSummary[] } | null = null;
-  const recentTopSources = (now: number): SourceSummary[] => {
-    if (topCache === null || now - topCache.at > TOP_SOURCES_TTL_MS) {
-      topCache = { at: now, items: topSources(reader, now - TOP_SOURCES_DAYS * 86_400_000, DASHBOARD_TOP) };
-    }
-    return topCache.items;
-  };
   const log = o.log ?? (() => {});
   const { config, reader } = o;
   const auth = createAuth({ users: config.web.users, sessionTtlMs: config.web.sessionTtlMs, attemptsPerMinute: config.web.loginAttemptsPerMinute });
@@ -170,6 +144,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   }
 
   const routes: Route[] = [
+    ...createStatsRoutes({ reader, activeSessions: o.activeSessions }),
     ...createProxyRoutes({ reader }),
     ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
     ...createDropboxRoutes({ reader }),
@@ -239,36 +214,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
         auth.logout(guard.sessionToken(c.req));
         c.res.setHeader("Set-Cookie", `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
         json(c, { ok: true });
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/summary$/,
-      access: "public",
-      handler(c) {
-        query(c, emptyQuery);
-        const now = Date.now();
-        const body = {
-          // all time: counters kept by the store's triggers (migration 009), one row, no scan
-          totals: totals(reader),
-          last24h: totals(reader, now - 86_400_000),
-          topSources: c.viewer.level === "admin" ? recentTopSources(now) : [],
-          topDropboxes: listDropboxes(reader, DASHBOARD_TOP).items.filter((d) => d.kind === "relay-test"),
-          activeSessions: o.activeSessions(),
-        };
-        viewJson(c, body);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/stats\/attempts$/,
-      access: "public",
-      handler(c) {
-        const q = query(c, statsQuery);
-        const until = q.until ?? Date.now() + 1;
-        const since = q.since ?? 0;
-        if (since >= until) throw new HttpError(400, "since must be before until");
-        json(c, { bucket: q.bucket, series: attemptStats(reader, q.bucket, since, until) });
       },
     },
     {
