@@ -3,15 +3,14 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { z } from "zod";
 import type { Config } from "../config/schema.js";
 import type { Dispatcher } from "../events/dispatcher.js";
-import { formatHostPort, isLoopback, listenOn, lookupAll, normalizeIp, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
+import { formatHostPort, isLoopback, listenOn, lookupAll, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
 import { ConfigError } from "../config/load.js";
 import type { StoreReader } from "../store/types.js";
 import { createJsonServer, DATA_CSP, emptyQuery, HttpError, sendJsonBody } from "./http.js";
 import { createAuth } from "./auth.js";
-import { createGuard, SESSION_COOKIE } from "./guard.js";
+import { createGuard } from "./guard.js";
 import { createMessageRoutes } from "./routes/messages.js";
 import { createSessionRoutes } from "./routes/sessions.js";
 import { createSourceRoutes } from "./routes/sources.js";
@@ -19,7 +18,8 @@ import { createDropboxRoutes } from "./routes/dropboxes.js";
 import { createDeliveryRoutes, type KillSwitch } from "./routes/deliveries.js";
 import { createProxyRoutes } from "./routes/proxy.js";
 import { createStatsRoutes } from "./routes/stats.js";
-import { json, jsonBody, query, toPublicMessage, type Ctx, type CspKind, type Route } from "./route.js";
+import { createAuthRoutes } from "./routes/auth.js";
+import { json, query, toPublicMessage, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
 
@@ -58,7 +58,6 @@ export interface WebServer {
 /** Whole-request time limit of the web UI/API. */
 const WEB_REQUEST_TIMEOUT_MS = 60_000;
 
-const loginBody = z.object({ name: z.string().min(1).max(200), password: z.string().min(1).max(1000) }).strict();
 
 // ---------- security headers
 
@@ -144,6 +143,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   }
 
   const routes: Route[] = [
+    ...createAuthRoutes({ guard, publicView: config.web.public, sessionTtlMs: config.web.sessionTtlMs }),
     ...createStatsRoutes({ reader, activeSessions: o.activeSessions }),
     ...createProxyRoutes({ reader }),
     ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
@@ -165,55 +165,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const text = await metrics.render();
         c.res.writeHead(200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" });
         c.res.end(text);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/me$/,
-      access: "open",
-      handler(c) {
-        query(c, emptyQuery);
-        json(c, {
-          user: c.viewer.level === "admin" ? (c.viewer.session?.user ?? null) : null,
-          level: c.viewer.level,
-          authEnabled: auth.enabled,
-          public: config.web.public,
-          csrf: guard.csrfTokenOf(c.viewer),
-        });
-      },
-    },
-    {
-      method: "POST",
-      path: /^\/api\/v1\/login$/,
-      access: "open",
-      async handler(c) {
-        guard.requireSameOrigin(c.req);
-        if (!auth.enabled) throw new HttpError(409, "no users are configured; no login needed");
-        const body = await jsonBody(c, loginBody);
-        const client = normalizeIp(c.req.socket.remoteAddress);
-        const r = await auth.login(client, body.name, body.password);
-        if (r.result === "limited") {
-          c.res.setHeader("Retry-After", "60");
-          throw new HttpError(429, "too many failed logins; try again in a minute");
-        }
-        if (r.result !== "ok") throw new HttpError(401, "wrong user name or password");
-        const secure = (c.req.socket as { encrypted?: boolean }).encrypted === true || c.req.headers["x-forwarded-proto"] === "https";
-        c.res.setHeader(
-          "Set-Cookie",
-          `${SESSION_COOKIE}=${r.token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor(config.web.sessionTtlMs / 1000)}${secure ? "; Secure" : ""}`,
-        );
-        json(c, { user: r.session.user, csrf: r.session.csrf });
-      },
-    },
-    {
-      method: "POST",
-      path: /^\/api\/v1\/logout$/,
-      access: "admin",
-      handler(c) {
-        guard.requireCsrf(c);
-        auth.logout(guard.sessionToken(c.req));
-        c.res.setHeader("Set-Cookie", `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
-        json(c, { ok: true });
       },
     },
     {
