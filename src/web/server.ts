@@ -19,6 +19,7 @@ import { createDeliveryRoutes, type KillSwitch } from "./routes/deliveries.js";
 import { createProxyRoutes } from "./routes/proxy.js";
 import { createStatsRoutes } from "./routes/stats.js";
 import { createAuthRoutes } from "./routes/auth.js";
+import { createConfigRoutes } from "./routes/config.js";
 import { json, query, toPublicMessage, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -80,16 +81,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   sendJsonBody(res, status, body);
 }
 
-const SECRET_KEY = /pass|secret|token|hash|credential|apikey|api_key|private/i;
-
-/** The effective config with anything secret-looking replaced. */
-export function maskConfig(v: unknown, key = ""): unknown {
-  if (SECRET_KEY.test(key) && v !== null && v !== undefined && typeof v !== "object") return "********";
-  if (Array.isArray(v)) return v.map((x) => maskConfig(x, key));
-  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskConfig(x, k)]));
-  return v;
-}
-
 // ---------- assets
 
 const ASSET_DIR = new URL("./assets/", import.meta.url);
@@ -143,6 +134,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   }
 
   const routes: Route[] = [
+    ...createConfigRoutes({ config }),
     ...createAuthRoutes({ guard, publicView: config.web.public, sessionTtlMs: config.web.sessionTtlMs }),
     ...createStatsRoutes({ reader, activeSessions: o.activeSessions }),
     ...createProxyRoutes({ reader }),
@@ -174,15 +166,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
       handler(c) {
         query(c, emptyQuery);
         if (!hub.attach(c.res, { level: c.viewer.level === "admin" ? "admin" : "public" })) throw new HttpError(503, "too many live clients");
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/config$/,
-      access: "admin",
-      handler(c) {
-        query(c, emptyQuery);
-        json(c, maskConfig(config));
       },
     },
     {
