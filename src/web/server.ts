@@ -8,7 +8,7 @@ import type { Dispatcher } from "../events/dispatcher.js";
 import { formatHostPort, isLoopback, listenOn, lookupAll, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
 import { ConfigError } from "../config/load.js";
 import type { StoreReader } from "../store/types.js";
-import { createJsonServer, DATA_CSP, emptyQuery, HttpError, sendJsonBody } from "./http.js";
+import { createJsonServer, DATA_CSP, HttpError, sendJsonBody } from "./http.js";
 import { createAuth } from "./auth.js";
 import { createGuard } from "./guard.js";
 import { createMessageRoutes } from "./routes/messages.js";
@@ -20,7 +20,8 @@ import { createProxyRoutes } from "./routes/proxy.js";
 import { createStatsRoutes } from "./routes/stats.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createConfigRoutes } from "./routes/config.js";
-import { json, query, toPublicMessage, type Ctx, type CspKind, type Route } from "./route.js";
+import { createLiveRoutes, publicLiveEvent } from "./routes/live.js";
+import { json, type Ctx, type CspKind, type Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
 
@@ -113,27 +114,15 @@ export function createWebServer(o: WebServerOptions): WebServer {
   const hub = createLiveHub({
     maxPublicClients: config.web.maxPublicLiveClients,
     maxAdminClients: config.web.maxAdminLiveClients,
-    publicEvent: (e) => publicEvent(e),
+    publicEvent: (e) => publicLiveEvent(reader, e),
   });
   o.events.addSink(hub.sink);
   const metrics = createMetrics({ events: o.events, activeSessions: o.activeSessions, sseClients: () => hub.clients, analysisGivenUp: o.analysisGivenUp });
   const assets = loadAssets();
   const indexHtml = readFileSync(new URL("index.html", ASSET_DIR));
 
-  /** What an anonymous viewer's live feed gets for an event: a stored relay test as the public list shows it, and
-   * nothing else (no sessions, no spam, no source addresses the public pages do not show). */
-  function publicEvent(e: Record<string, unknown>): Record<string, unknown> | null {
-    if (e.eventid !== "smtp.message.stored" || e.kind !== "relay-test" || typeof e.message !== "number") return null;
-    const m = reader.getMessage(e.message);
-    if (!m || m.kind !== "relay-test") return null;
-    const p = toPublicMessage({
-      id: m.id, receivedAt: m.receivedAt, srcIp: m.srcIp, mailFrom: m.mailFrom, rcptTo: m.rcptTo, subject: m.subject, kind: m.kind,
-      size: m.size, sessionId: m.sessionId, bodyStored: m.bodyStored, channel: m.channel,
-    });
-    return { eventid: e.eventid, timestamp: e.timestamp, message: p.id, kind: p.kind, src_ip: p.srcIp, subject: p.subject, mail_from: p.mailFrom, rcpt_count: p.rcptTo.length };
-  }
-
   const routes: Route[] = [
+    ...createLiveRoutes({ hub }),
     ...createConfigRoutes({ config }),
     ...createAuthRoutes({ guard, publicView: config.web.public, sessionTtlMs: config.web.sessionTtlMs }),
     ...createStatsRoutes({ reader, activeSessions: o.activeSessions }),
@@ -157,15 +146,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
         const text = await metrics.render();
         c.res.writeHead(200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" });
         c.res.end(text);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/events$/,
-      access: "public",
-      handler(c) {
-        query(c, emptyQuery);
-        if (!hub.attach(c.res, { level: c.viewer.level === "admin" ? "admin" : "public" })) throw new HttpError(503, "too many live clients");
       },
     },
     {
