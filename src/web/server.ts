@@ -21,7 +21,8 @@ import { createStatsRoutes } from "./routes/stats.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createConfigRoutes } from "./routes/config.js";
 import { createLiveRoutes, publicLiveEvent } from "./routes/live.js";
-import { json, type Ctx, type CspKind, type Route } from "./route.js";
+import { createOpsRoutes } from "./routes/ops.js";
+import type { Ctx, CspKind, Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
 
@@ -122,6 +123,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
   const indexHtml = readFileSync(new URL("index.html", ASSET_DIR));
 
   const routes: Route[] = [
+    ...createOpsRoutes({ metrics }),
     ...createLiveRoutes({ hub }),
     ...createConfigRoutes({ config }),
     ...createAuthRoutes({ guard, publicView: config.web.public, sessionTtlMs: config.web.sessionTtlMs }),
@@ -132,22 +134,6 @@ export function createWebServer(o: WebServerOptions): WebServer {
     ...createSourceRoutes({ reader }),
     ...createSessionRoutes({ reader }),
     ...createMessageRoutes({ reader }),
-    {
-      method: "GET",
-      path: /^\/healthz$/,
-      access: "open",
-      handler: (c) => json(c, { status: "ok" }),
-    },
-    {
-      method: "GET",
-      path: /^\/metrics$/,
-      access: "open",
-      async handler(c) {
-        const text = await metrics.render();
-        c.res.writeHead(200, { "Content-Type": metrics.registry.contentType, "Cache-Control": "no-store" });
-        c.res.end(text);
-      },
-    },
     {
       method: "GET",
       path: /^\/assets\/([a-z.]+)$/,
