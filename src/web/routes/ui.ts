@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { HttpError } from "../http.js";
-import type { Route } from "../route.js";
+import { get, type Route } from "../route.js";
 
 const ASSET_DIR = new URL("../assets/", import.meta.url);
 const require = createRequire(import.meta.url);
@@ -31,26 +31,15 @@ export function createUiRoutes(): Route[] {
   const assets = loadAssets();
   const indexHtml = readFileSync(new URL("index.html", ASSET_DIR));
   return [
-    {
-      method: "GET",
-      path: /^\/assets\/([a-z.]+)$/,
-      access: "open",
-      handler(c) {
-        const a = assets.get(c.params[0]!);
-        if (!a) throw new HttpError(404, "not found");
-        c.res.writeHead(200, { "Content-Type": a.type, "Cache-Control": "no-cache", "Content-Length": a.body.length });
-        c.res.end(a.body);
-      },
-    },
-    {
-      method: "GET",
-      path: UI_PAGES,
-      access: "open",
-      csp: "ui",
-      handler(c) {
-        c.res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Length": indexHtml.length });
-        c.res.end(indexHtml);
-      },
-    },
+    get(/^\/assets\/([a-z.]+)$/, "open", (c) => {
+      const a = assets.get(c.params[0]!);
+      if (!a) throw new HttpError(404, "not found");
+      c.res.writeHead(200, { "Content-Type": a.type, "Cache-Control": "no-cache", "Content-Length": a.body.length });
+      c.res.end(a.body);
+    }),
+    get(UI_PAGES, "open", (c) => {
+      c.res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Length": indexHtml.length });
+      c.res.end(indexHtml);
+    }, { csp: "ui" }),
   ];
 }
