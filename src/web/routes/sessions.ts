@@ -1,4 +1,4 @@
-// One SMTP session for signed-in users: its record (commands, TLS, HELO) and the messages it sent.
+// One SMTP session for signed-in users: its record with the transcript, and the messages it sent.
 import type { StoreReader } from "../../store/types.js";
 import { searchMessages } from "../../store/sqlite/web.js";
 import { emptyQuery, HttpError } from "../http.js";
