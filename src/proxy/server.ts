@@ -25,7 +25,8 @@ import {
   type SocksTarget,
 } from "./socks.js";
 import { CONNECT_ESTABLISHED, renderResponse, renderSquidError, squidResponseHeaders, SQUID_VERSION, type SquidError } from "./squid.js";
-import type { ProxyOutcome, ProxyProtocol, ProxyRecorder, ProxyRequestRecord } from "./types.js";
+import { createProxyRecording } from "./record.js";
+import type { ProxyOutcome, ProxyProtocol, ProxyRecorder } from "./types.js";
 
 export type OtherTargets = "generic" | "timeout" | "close";
 
@@ -56,11 +57,6 @@ export interface ProxyTrap {
 
 /** How long a connection we ended with a reply may linger for the reply to drain. */
 const END_LINGER_MS = 2000;
-/** Header names listed in a proxy.request event. */
-const EVENT_HEADER_NAMES = 30;
-/** Characters of one header value in a proxy.request event. */
-const EVENT_HEADER_VALUE_CHARS = 200;
-
 /** How often, under stress, connections are checked against stressIdleTimeoutMs (at most; a quarter of it if less). */
 const STRESS_SWEEP_MS = 1000;
 
@@ -87,37 +83,6 @@ const CONNECT_ESTABLISHED_BYTES = Buffer.from(CONNECT_ESTABLISHED, "latin1");
 
 function ephemeralPort(): number {
   return randomInt(32768, 61000);
-}
-
-function truncate(s: string, n: number): string {
-  return s.length > n ? s.slice(0, n) : s;
-}
-
-function headersSummary(headers: Array<[string, string]>): Record<string, unknown> {
-  // One pass; the first Host and User-Agent count (the length test spares most names the lower-casing).
-  let host: string | undefined;
-  let ua: string | undefined;
-  for (const [k, v] of headers) {
-    if (host === undefined && k.length === 4 && k.toLowerCase() === "host") host = v;
-    else if (ua === undefined && k.length === 10 && k.toLowerCase() === "user-agent") ua = v;
-  }
-  return {
-    count: headers.length,
-    names: headers.slice(0, EVENT_HEADER_NAMES).map(([k]) => k),
-    host: host === undefined ? undefined : truncate(host, EVENT_HEADER_VALUE_CHARS),
-    user_agent: ua === undefined ? undefined : truncate(ua, EVENT_HEADER_VALUE_CHARS),
-  };
-}
-
-function boundedHeaders(headers: Array<[string, string]>, maxBytes: number): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  let n = 0;
-  for (const [k, v] of headers) {
-    n += k.length + v.length + 4;
-    if (n > maxBytes) break;
-    out.push([k, v]);
-  }
-  return out;
 }
 
 /** Basic credentials from a Proxy-Authorization value; other schemes are recorded whole as the username. */
@@ -206,14 +171,11 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
     /** Set once a CONNECT to a non-mail port was granted: HTTP in the tunnel is answered as that origin. */
     let tunnel: { host: string; port: number } | null = null;
     let bodyLeft = 0;
-    let requests = 0;
     let bytesIn = 0;
-    let username: string | null = null;
-    let password: string | null = null;
-    let firstTarget: string | null = null;
     let diverted = false;
-    /** The request that handed the connection to the SMTP trap: stored with the session row when the connection ends. */
-    const heldRequests: ProxyRequestRecord[] = [];
+    const recording = createProxyRecording({ ctx, startedAt, protocol: () => protocol, limits: L, emit: o.emit, recorder: o.recorder });
+    const record = recording.request;
+    const authAttempt = recording.auth;
     let closeReason = "client-closed";
     let handshakeTimer: NodeJS.Timeout | null = null;
     let waitTimer: NodeJS.Timeout | null = null;
@@ -277,34 +239,6 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       if (!outPaused && phase !== "waiting" && (phase as Phase) !== "closed") socket.resume();
     }
 
-    function record(r: Omit<ProxyRequestRecord, "sessionId" | "at" | "srcIp" | "protocol">): void {
-      firstTarget ??= r.target;
-      const rec: ProxyRequestRecord = { sessionId: id, at: Date.now(), srcIp, protocol, ...r, headers: boundedHeaders(r.headers, L.maxStoredHeaderBytes) };
-      o.emit("proxy.request", ctx, {
-        proxy_protocol: protocol,
-        method: r.method,
-        target: truncate(r.target, 2048),
-        headers: r.headers.length ? headersSummary(r.headers) : undefined,
-        outcome: r.outcome,
-        status: r.status ?? undefined,
-      });
-      // Nothing follows a diversion on this connection but its end: one store request then writes both rows.
-      if (r.outcome === "smtp-diverted") {
-        heldRequests.push(rec);
-        return;
-      }
-      try {
-        o.recorder.request(rec);
-      } catch {
-        // Recording never takes the connection down.
-      }
-    }
-
-    function authAttempt(method: string, user: string, pass: string | null): void {
-      if (username === null) (username = user), (password = pass);
-      o.emit("proxy.auth.attempt", ctx, { proxy_protocol: protocol, method, username: user, password: pass ?? undefined });
-    }
-
     // ---- CONNECT (HTTP or SOCKS) -----------------------------------------------------------------------------------
 
     function successReply(channel: Channel): Buffer {
@@ -337,7 +271,6 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
 
     function onConnect(t: SocksTarget, channel: Channel, headers: Array<[string, string]>, rest: Buffer): void {
       disarmHandshake();
-      requests++;
       const target = formatHostPort(t.host, t.port);
       const base = { method: "CONNECT", target, host: t.host, port: t.port, headers, bodyBytes: 0 };
       if (o.mailPorts.includes(t.port)) {
@@ -422,7 +355,6 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
             break;
           case "refused": {
             const cmd = a.command === "udp-associate" ? "UDP" : a.command.toUpperCase();
-            requests++;
             record({
               method: cmd,
               target: a.target ? formatHostPort(a.target.host, a.target.port) : "",
@@ -457,7 +389,6 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
 
     function onHeadError(reason: string): void {
       if (tunnel) return endWith(null, `tunnel-not-http: ${reason}`);
-      requests++;
       const tooBig = reason === "headers-too-large" || reason === "request-line-too-long" || reason === "too-many-headers";
       const reply = squidError(tooBig ? "ERR_TOO_BIG" : "ERR_INVALID_REQ", "", "", false, false, tooBig ? 400 : undefined);
       record({ method: "?", target: "", host: null, port: null, headers: [], outcome: "error", status: 400, bodyBytes: 0 });
@@ -475,7 +406,6 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       if (h.method === "CONNECT" && !tunnel) {
         const t = parseRequestTarget("CONNECT", h.target);
         if (t.kind !== "authority" || t.host === null || t.port === null) {
-          requests++;
           record({ method: "CONNECT", target: h.target, host: null, port: null, headers: h.headers, outcome: "error", status: 400, bodyBytes: 0 });
           return endWith(squidError("ERR_INVALID_URL", h.target, h.target, false, false), "bad-connect-target");
         }
@@ -491,10 +421,9 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       // A body we cannot delimit or will not read ends the connection after the answer.
       const bodyReadable = te === undefined && (cl === undefined || /^\d{1,15}$/.test(cl)) && declared <= L.maxBodyBytes;
       const keepAlive =
-        bodyReadable && requests + 1 < L.maxRequestsPerSession && (h.version === "1.1" ? !conn.includes("close") : conn.includes("keep-alive"));
+        bodyReadable && recording.requests + 1 < L.maxRequestsPerSession && (h.version === "1.1" ? !conn.includes("close") : conn.includes("keep-alive"));
       const isHead = h.method === "HEAD";
 
-      requests++;
       const now = Date.now();
       const t = parseRequestTarget(h.method, h.target);
       let host: string | null = t.host;
@@ -656,31 +585,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       clearTimers();
       if (phase !== "closed" && !diverted) phase = "closed";
       release(conn);
-      const endedAt = Date.now();
-      const reason = diverted ? "diverted" : closeReason;
-      o.emit("proxy.session.closed", ctx, { proxy_protocol: protocol, duration_ms: endedAt - startedAt, reason, requests, bytes_in: bytesIn });
-      try {
-        o.recorder.sessionEnded({
-          id,
-          protocol,
-          startedAt,
-          endedAt,
-          srcIp,
-          srcPort: ctx.src_port,
-          destIp,
-          destPort: ctx.dest_port,
-          username,
-          password,
-          target: firstTarget,
-          requests,
-          divertedToSmtp: diverted,
-          bytesIn,
-          closeReason: reason,
-          heldRequests,
-        });
-      } catch {
-        // Recording never takes the sensor down.
-      }
+      recording.ended({ reason: diverted ? "diverted" : closeReason, diverted, bytesIn });
       if (conn.onClosed) setImmediate(conn.onClosed);
     });
     socket.setTimeout(L.idleTimeoutMs);
