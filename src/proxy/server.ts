@@ -8,6 +8,7 @@ import type { EventContext } from "../events/dispatcher.js";
 import { sessionId } from "../events/session-id.js";
 import { formatHostPort, listenOn, normalizeIp } from "../net/address.js";
 import { LISTEN_BACKLOG, type BoundListener, type HandOff } from "../smtp/server.js";
+import { divertToSmtp } from "./divert.js";
 import { createHeadReader, header, parseRequestTarget, type HeadReader, type HttpHead } from "./http.js";
 import { isJudgeRequest, renderJudgePage, renderOrigin404 } from "./judge.js";
 import type { ProxyLimits } from "./limits.js";
@@ -75,8 +76,6 @@ interface Conn {
 
 type Phase = "sniff" | "socks" | "http-head" | "http-body" | "waiting" | "diverted" | "closed";
 type Channel = "http-connect" | "socks4" | "socks5";
-
-const SAFE_GREETING_HOST = /^[A-Za-z0-9.:-]{1,253}$/;
 
 /** The HTTP CONNECT success reply, encoded once. */
 const CONNECT_ESTABLISHED_BYTES = Buffer.from(CONNECT_ESTABLISHED, "latin1");
@@ -313,19 +312,18 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
         outPaused = false;
         socket.resume();
       }
-      // No pause: the SMTP session attaches its own data listener synchronously below, so nothing is lost.
-      if (rest.length > 0) socket.unshift(rest);
-      const implicitTls = o.implicitTlsPorts.includes(t.port);
-      o.emit("proxy.smtp.diverted", ctx, { proxy_protocol: protocol, target, implicit_tls: implicitTls });
-      const handOff: HandOff = {
+      divertToSmtp(socket, {
+        smtp: o.smtp,
+        implicitTlsPorts: o.implicitTlsPorts,
+        emit: o.emit,
+        ctx,
+        protocol,
         channel,
         target,
-        peer: { srcIp, srcPort: ctx.src_port, destIp, destPort: ctx.dest_port },
-        implicitTls,
-      };
-      // The greeting names the host the client meant to reach, when it is a plain name or address.
-      if (SAFE_GREETING_HOST.test(t.host)) handOff.greetingHost = t.host;
-      o.smtp.handleSocket(socket, handOff);
+        host: t.host,
+        port: t.port,
+        rest,
+      });
     }
 
     /** otherTargets=timeout: hold the client (reading nothing) as a proxy whose upstream does not answer. */
