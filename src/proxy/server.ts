@@ -9,6 +9,7 @@ import { sessionId } from "../events/session-id.js";
 import { formatHostPort, listenOn, normalizeIp } from "../net/address.js";
 import { LISTEN_BACKLOG, type BoundListener, type HandOff } from "../smtp/server.js";
 import { divertToSmtp } from "./divert.js";
+import type { ProxyLimits } from "./limits.js";
 import { createHttpProxy } from "./http-proxy.js";
 import { createProxyRecording } from "./record.js";
 import { sniffProtocol } from "./sniff.js";
@@ -154,6 +155,43 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
   };
 }
 
+function connectionContext(socket: Socket, srcIp: string, listenPort: number): EventContext {
+  return {
+    session: sessionId(),
+    protocol: "proxy",
+    src_ip: srcIp,
+    src_port: socket.remotePort ?? 0,
+    dest_ip: normalizeIp(socket.localAddress),
+    dest_port: socket.localPort ?? listenPort,
+  };
+}
+
+/** A connection's clocks: its wall-clock cap (running from the start), the handshake clock, otherTargets=timeout's wait. */
+function createClocks(L: ProxyLimits, expire: (reason: string) => void) {
+  let handshake: NodeJS.Timeout | null = null;
+  let wait: NodeJS.Timeout | null = null;
+  const session = setTimeout(() => expire("session-timeout"), L.sessionTimeoutMs);
+  const disarmHandshake = (): void => {
+    if (handshake) clearTimeout(handshake);
+    handshake = null;
+  };
+  return {
+    armHandshake(): void {
+      if (handshake === null) handshake = setTimeout(() => expire("handshake-timeout"), L.handshakeTimeoutMs);
+    },
+    disarmHandshake,
+    wait(then: () => void): void {
+      wait = setTimeout(then, L.upstreamTimeoutMs);
+    },
+    clear(): void {
+      disarmHandshake();
+      if (wait) clearTimeout(wait);
+      wait = null;
+      clearTimeout(session);
+    },
+  };
+}
+
 /**
  * One accepted connection: its timers, the one write function (with output backpressure), its ends, and the protocol
  * state machine its bytes go to (sniffed from the first byte). `registry` counts it while it lives.
@@ -162,14 +200,7 @@ function serveConnection(o: ProxyTrapOptions, socket: Socket, srcIp: string, lis
   const L = o.limits;
   socket.setNoDelay(true);
   const startedAt = Date.now();
-  const ctx: EventContext = {
-    session: sessionId(),
-    protocol: "proxy",
-    src_ip: srcIp,
-    src_port: socket.remotePort ?? 0,
-    dest_ip: normalizeIp(socket.localAddress),
-    dest_port: socket.localPort ?? listenPort,
-  };
+  const ctx = connectionContext(socket, srcIp, listenPort);
   /** open: reading; waiting: held (otherTargets=timeout); diverted: the SMTP trap's; closed: ending. */
   let state: "open" | "waiting" | "diverted" | "closed" = "open";
   let protocol: ProxyProtocol = "unknown";
@@ -177,26 +208,11 @@ function serveConnection(o: ProxyTrapOptions, socket: Socket, srcIp: string, lis
   let bytesIn = 0;
   const recording = createProxyRecording({ ctx, startedAt, protocol: () => protocol, limits: L, emit: o.emit, recorder: o.recorder });
   let closeReason = "client-closed";
-  let handshakeTimer: NodeJS.Timeout | null = null;
-  let waitTimer: NodeJS.Timeout | null = null;
   /** Reading stopped because the client has not taken maxPendingOutputBytes of answers; `held` is fed on drain. */
   let outPaused = false;
   let held: Buffer | null = null;
-  const sessionTimer = setTimeout(() => destroy("session-timeout"), L.sessionTimeoutMs);
-
-  const armHandshake = () => {
-    if (handshakeTimer === null) handshakeTimer = setTimeout(() => destroy("handshake-timeout"), L.handshakeTimeoutMs);
-  };
-  const disarmHandshake = () => {
-    if (handshakeTimer) clearTimeout(handshakeTimer);
-    handshakeTimer = null;
-  };
-  const clearTimers = () => {
-    disarmHandshake();
-    if (waitTimer) clearTimeout(waitTimer);
-    waitTimer = null;
-    clearTimeout(sessionTimer);
-  };
+  const clocks = createClocks(L, (reason) => destroy(reason));
+  const { armHandshake, disarmHandshake } = clocks;
 
   function destroy(reason: string): void {
     if (state === "closed" || state === "diverted") return;
@@ -268,7 +284,7 @@ function serveConnection(o: ProxyTrapOptions, socket: Socket, srcIp: string, lis
       state = "waiting";
       socket.pause();
       socket.setTimeout(0);
-      waitTimer = setTimeout(then, L.upstreamTimeoutMs);
+      clocks.wait(then);
     },
     tunnel(t, rest) {
       input = createHttpProxy(conn, { host: t.host, port: t.port });
@@ -276,7 +292,7 @@ function serveConnection(o: ProxyTrapOptions, socket: Socket, srcIp: string, lis
     },
     divert(t, channel, target, rest) {
       state = "diverted";
-      clearTimers();
+      clocks.clear();
       // This closure lives on (its close handler) as long as the SMTP session: keep only what that handler needs.
       input = sniff;
       socket.off("data", onData);
@@ -310,7 +326,7 @@ function serveConnection(o: ProxyTrapOptions, socket: Socket, srcIp: string, lis
     if (state !== "closed" && state !== "diverted") closeReason = "socket-error";
   });
   socket.once("close", () => {
-    clearTimers();
+    clocks.clear();
     const diverted = state === "diverted";
     if (!diverted) state = "closed";
     registry.release(entry);
