@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { startSensor, type TestSensor } from "../../test/helpers/sensor.js";
-import { eml, sendMail, waitSessions, webPort } from "../../test/helpers/web.js";
+import { eml, RELAY_TEST, sendMail, waitSessions, webPort } from "../../test/helpers/web.js";
 import { hashPassword } from "./auth.js";
 import { seedHistory } from "./demo.js";
 
@@ -137,6 +137,30 @@ describe("web UI in Chromium", { skip }, () => {
     await page.waitForSelector("#feed li:has-text('smtp.message.stored')", { timeout: 10_000 });
     assert.match((await page.textContent("#feed")) ?? "", /live feed check/);
     await page.close();
+  });
+
+  test("a relay test sent over SMTP appears on the open dashboard and relay-test list within 2 s, no reload (issue 17.1)", async () => {
+    const dash = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const list = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    let reloads = 0;
+    for (const p of [dash, list]) p.on("framenavigated", (f) => void (f === p.mainFrame() && reloads++));
+    await dash.goto(`http://127.0.0.1:${port}/`);
+    await list.goto(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+    for (const p of [dash, list]) {
+      await p.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+      await p.waitForSelector("#live[data-state='connected']", { timeout: 5_000 });
+    }
+    reloads = 0;
+    const cardValue = async () => Number(await dash.textContent("#cards [data-key='relayTests'] .n"));
+    const before = await cardValue();
+    const started = Date.now();
+    await sendMail(t, "tester@live.example", ["dropbox@live.example"], RELAY_TEST("127.0.0.9"));
+    await list.waitForSelector("#list tbody tr:first-child:has-text('127.0.0.9')", { timeout: 2_000 });
+    await dash.waitForSelector(`#cards [data-key='relayTests'] .n:text-is("${before + 1}")`, { timeout: Math.max(100, 2_000 - (Date.now() - started)) });
+    assert.ok(Date.now() - started < 2_500, "both pages updated within about 2 s of the message being stored");
+    assert.equal(reloads, 0, "no page reloaded");
+    await dash.close();
+    await list.close();
   });
 
   test("hostile mail is displayed and the beacon receives zero requests", async () => {

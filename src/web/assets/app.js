@@ -60,6 +60,78 @@ function render(...nodes) {
   main.replaceChildren(...nodes);
 }
 
+// ---------- live updates: one EventSource for the whole page. Each page may register `refresh` (re-read its data in
+// place) and `onEvent` (per event, e.g. the feed); refreshes are coalesced to at most one per REFRESH_MIN_MS.
+
+const REFRESH_MIN_MS = 1000;
+/** Events after which the open page's data may have changed. */
+const REFRESH_EVENTS = /^(smtp\.message\.(stored|dropped)|smtp\.session\.(connect|closed)|proxy\.|delivery\.)/;
+const live = { es: null, refresh: null, onEvent: null, timer: null, last: 0, running: false, again: false };
+
+function setLiveState(state) {
+  const el = document.getElementById("live");
+  if (!el) return;
+  el.dataset.state = state;
+  el.textContent = state === "connected" ? "live" : state === "connecting" ? "connecting…" : "offline";
+  el.title = state === "connected" ? "connected to the live stream: this page updates itself" : "not connected to the live stream: reload to see new data";
+}
+
+function scheduleRefresh() {
+  if (!live.refresh) return;
+  if (live.running) {
+    live.again = true;
+    return;
+  }
+  if (live.timer !== null) return;
+  live.timer = setTimeout(runRefresh, Math.max(0, live.last + REFRESH_MIN_MS - Date.now()));
+}
+
+async function runRefresh() {
+  live.timer = null;
+  const f = live.refresh;
+  if (!f) return;
+  live.running = true;
+  live.last = Date.now();
+  try {
+    await f();
+  } catch {
+    // a failed refresh leaves the page as it was; the next event tries again
+  } finally {
+    live.running = false;
+    if (live.again) {
+      live.again = false;
+      scheduleRefresh();
+    }
+  }
+}
+
+/** What the page being rendered does with live events; a new page replaces the last one's hooks. */
+function onLive(hooks) {
+  live.refresh = hooks.refresh ?? null;
+  live.onEvent = hooks.onEvent ?? null;
+}
+
+function startLive() {
+  if (live.es) return;
+  setLiveState("connecting");
+  const es = new EventSource("/api/v1/events");
+  live.es = es;
+  es.addEventListener("open", () => setLiveState("connected"));
+  es.addEventListener("error", () => setLiveState(es.readyState === EventSource.CLOSED ? "offline" : "connecting"));
+  es.addEventListener("relaytrap", (ev) => {
+    let e;
+    try {
+      e = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    if (!e || typeof e !== "object") return;
+    live.onEvent?.(e);
+    if (typeof e.eventid === "string" && REFRESH_EVENTS.test(e.eventid)) scheduleRefresh();
+  });
+  addEventListener("pagehide", () => es.close());
+}
+
 function table(columns, rows, rowAttrs) {
   return h(
     "table",
@@ -122,19 +194,71 @@ async function loadCharts(panels, days) {
   chart(panels.day, "Per day", day.series, false);
 }
 
+function dashboardCards(s) {
+  const card = (n, l, key) => h("div.card", { dataset: { key } }, h("div.n", {}, n), h("div.l", {}, l));
+  return [
+    card(s.totals.sessions, "sessions", "sessions"),
+    card(s.totals.messages, "messages", "messages"),
+    card(s.totals.relayTests, "relay tests", "relayTests"),
+    card(s.totals.spam, "spam", "spam"),
+    card(s.totals.sources, "sources", "sources"),
+    card(fmtBytes(s.totals.bytes), "trapped", "bytes"),
+    card(s.last24h.sessions, "sessions, 24 h", "sessions24h"),
+    card(s.last24h.relayTests, "relay tests, 24 h", "relayTests24h"),
+    card(s.activeSessions, "connected now", "active"),
+  ];
+}
+
+function topSourcesTable(s) {
+  return me.level === "admin"
+    ? table(
+        [
+          ["source", (r) => link(`/sources/${encodeURIComponent(r.ip)}`, r.ip)],
+          ["sessions", (r) => r.sessions],
+          ["messages", (r) => r.messages],
+          ["relay tests", (r) => r.relayTests],
+          ["last seen", (r) => fmtTime(r.lastSeen)],
+        ],
+        s.topSources,
+      )
+    : h("p.muted", {}, "Sources are shown to signed-in users.");
+}
+
+function topDropboxesTable(s) {
+  return table(
+    [
+      ["address", (r) => link(`/messages?kind=relay-test&dropbox=${encodeURIComponent(r.address)}`, r.address), { class: "wrap" }],
+      ["tests", (r) => r.tests],
+      ["sources", (r) => r.sources],
+      ["last seen", (r) => fmtTime(r.lastSeen)],
+    ],
+    s.topDropboxes,
+  );
+}
+
+function feedLine(e) {
+  const parts = [fmtTime(Date.parse(e.timestamp)), e.eventid, e.src_ip ?? ""];
+  if (e.kind) parts.push(e.kind);
+  if (e.subject) parts.push(JSON.stringify(String(e.subject).slice(0, 80)));
+  if (e.reason) parts.push(e.reason);
+  const text = parts.filter((x) => x !== "" && x !== null && x !== undefined).join("  ");
+  return h("li", {}, e.message && me.level === "admin" ? link(`/messages/${e.message}`, text) : text);
+}
+
 async function dashboard() {
   const s = await api("/api/v1/summary");
-  const card = (n, l) => h("div.card", {}, h("div.n", {}, n), h("div.l", {}, l));
   const panels = { month: h("div.chart", { id: "chart-month" }), week: h("div.chart", { id: "chart-week" }), day: h("div.chart", { id: "chart-day" }) };
+  let rangeDays = 365;
   const rangeButtons = RANGES.map(([label, days]) =>
     h(
       "button",
       {
         type: "button",
-        "aria-pressed": days === 365 ? "true" : "false",
+        "aria-pressed": days === rangeDays ? "true" : "false",
         onclick: (ev) => {
           for (const b of ev.target.parentElement.querySelectorAll("button")) b.setAttribute("aria-pressed", "false");
           ev.target.setAttribute("aria-pressed", "true");
+          rangeDays = days;
           void loadCharts(panels, days).catch(showError);
         },
       },
@@ -142,83 +266,33 @@ async function dashboard() {
     ),
   );
   const feed = h("ul.feed", { id: "feed" });
+  const cards = h("div.cards", { id: "cards" }, dashboardCards(s));
+  const sources = h("div", { id: "top-sources" }, topSourcesTable(s));
+  const dropboxes = h("div", { id: "top-dropboxes" }, topDropboxesTable(s));
   render(
     h("h1", {}, "Dashboard"),
-    h("div.cards", {}, [
-      card(s.totals.sessions, "sessions"),
-      card(s.totals.messages, "messages"),
-      card(s.totals.relayTests, "relay tests"),
-      card(s.totals.spam, "spam"),
-      card(s.totals.sources, "sources"),
-      card(fmtBytes(s.totals.bytes), "trapped"),
-      card(s.last24h.sessions, "sessions, 24 h"),
-      card(s.last24h.relayTests, "relay tests, 24 h"),
-      card(s.activeSessions, "connected now"),
-    ]),
+    cards,
     h("h2", {}, "Relay attempts"),
     h("div.range", {}, h("span.muted", {}, "Range:"), rangeButtons),
     h("div.panel", {}, panels.month),
     h("div.grid2", {}, h("div.panel", {}, panels.week), h("div.panel", {}, panels.day)),
-    h(
-      "div.grid2",
-      {},
-      h(
-        "div",
-        {},
-        h("h2", {}, "Top sources (30 days)"),
-        me.level === "admin"
-          ? table(
-              [
-                ["source", (r) => link(`/sources/${encodeURIComponent(r.ip)}`, r.ip)],
-                ["sessions", (r) => r.sessions],
-                ["messages", (r) => r.messages],
-                ["relay tests", (r) => r.relayTests],
-                ["last seen", (r) => fmtTime(r.lastSeen)],
-              ],
-              s.topSources,
-            )
-          : h("p.muted", {}, "Sources are shown to signed-in users."),
-      ),
-      h(
-        "div",
-        {},
-        h("h2", {}, "Top dropboxes"),
-        table(
-          [
-            ["address", (r) => link(`/messages?kind=relay-test&dropbox=${encodeURIComponent(r.address)}`, r.address), { class: "wrap" }],
-            ["tests", (r) => r.tests],
-            ["sources", (r) => r.sources],
-            ["last seen", (r) => fmtTime(r.lastSeen)],
-          ],
-          s.topDropboxes,
-        ),
-      ),
-    ),
+    h("div.grid2", {}, h("div", {}, h("h2", {}, "Top sources (30 days)"), sources), h("div", {}, h("h2", {}, "Top dropboxes"), dropboxes)),
     h("h2", {}, "Live"),
     h("div.panel", {}, feed),
   );
-  await loadCharts(panels, 365);
-  startFeed(feed);
-}
-
-function startFeed(feed) {
-  const es = new EventSource("/api/v1/events");
-  es.addEventListener("relaytrap", (ev) => {
-    let e;
-    try {
-      e = JSON.parse(ev.data);
-    } catch {
-      return;
-    }
-    const parts = [fmtTime(Date.parse(e.timestamp)), e.eventid, e.src_ip ?? ""];
-    if (e.kind) parts.push(e.kind);
-    if (e.subject) parts.push(JSON.stringify(String(e.subject).slice(0, 80)));
-    if (e.reason) parts.push(e.reason);
-    const li = h("li", {}, e.message && me.level === "admin" ? link(`/messages/${e.message}`, parts.join("  ")) : parts.join("  "));
-    feed.prepend(li);
-    while (feed.children.length > 200) feed.lastElementChild.remove();
+  await loadCharts(panels, rangeDays);
+  onLive({
+    onEvent: (e) => {
+      feed.prepend(feedLine(e));
+      while (feed.children.length > 200) feed.lastElementChild.remove();
+    },
+    refresh: async () => {
+      const [n] = await Promise.all([api("/api/v1/summary"), loadCharts(panels, rangeDays)]);
+      cards.replaceChildren(...dashboardCards(n));
+      sources.replaceChildren(topSourcesTable(n));
+      dropboxes.replaceChildren(topDropboxesTable(n));
+    },
   });
-  addEventListener("pagehide", () => es.close());
 }
 
 // ---------- lists
@@ -230,7 +304,8 @@ async function messages() {
     const v = params.get(k);
     if (v) apiParams.set(k, v);
   }
-  const data = await api("/api/v1/messages?" + apiParams.toString());
+  const load = () => api("/api/v1/messages?" + apiParams.toString());
+  const data = await load();
   const field = (name, label, attrs = {}) => h("label", {}, label, h("input", { name, value: params.get(name) ?? "", ...attrs }));
   const kindSel = h(
     "select",
@@ -257,10 +332,7 @@ async function messages() {
   const title = params.get("kind") === "relay-test" ? "Relay tests" : params.get("kind") === "spam" ? "Spam runs" : "Messages";
   const nextParams = new URLSearchParams(params);
   if (data.next) nextParams.set("before", data.next);
-  render(
-    h("h1", {}, title),
-    form,
-    table(
+  const listTable = (d) => table(
       [
         ["received", (r) => link(`/messages/${r.id}`, fmtTime(r.receivedAt))],
         ["kind", (r) => kindTag(r.kind)],
@@ -272,11 +344,13 @@ async function messages() {
         ["subject", (r) => r.subject ?? "", { class: "wrap" }],
         ["size", (r) => fmtBytes(r.size)],
       ],
-      data.items,
-      (r) => ({ class: `kind-${r.kind}` }),
-    ),
-    data.next ? h("p", {}, link("/messages?" + nextParams.toString(), "Older →")) : null,
-  );
+      d.items,
+      (r) => ({ class: `kind-${r.kind}`, dataset: { id: r.id } }),
+    );
+  const list = h("div", { id: "list" }, listTable(data));
+  render(h("h1", {}, title), form, list, data.next ? h("p", {}, link("/messages?" + nextParams.toString(), "Older →")) : null);
+  // The first page follows the live stream; an older page stays as it is.
+  if (!params.get("before")) onLive({ refresh: async () => list.replaceChildren(listTable(await load())) });
 }
 
 async function dropboxes() {
@@ -549,6 +623,7 @@ function showError(err) {
 
 async function route() {
   const p = location.pathname;
+  onLive({});
   let m;
   if (p === "/login") return loginPage();
   if (p === "/") return dashboard();
@@ -579,6 +654,7 @@ async function start() {
     location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
     return;
   }
+  if (location.pathname !== "/login") startLive();
   await route();
   document.body.dataset.ready = "1";
 }
