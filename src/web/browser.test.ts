@@ -163,6 +163,44 @@ describe("web UI in Chromium", { skip }, () => {
     await list.close();
   });
 
+  test("lists: received order, sortable columns, a total, keyboard navigation (issue 17 item 2)", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`http://127.0.0.1:${port}/messages`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+    const want = t.sensor.reader.all<{ id: number }>("SELECT id FROM messages ORDER BY received_at DESC, id DESC LIMIT 3").map((r) => String(r.id));
+    assert.deepEqual(await page.$$eval("#list tbody tr", (rs) => rs.slice(0, 3).map((r) => (r as unknown as { dataset: { id: string } }).dataset.id)), want);
+    const n = t.sensor.reader.get<{ n: number }>("SELECT COUNT(*) AS n FROM messages")!.n;
+    assert.match((await page.textContent("#count")) ?? "", new RegExp(`^${n.toLocaleString("en")} messages`));
+    // Sorting: the size header sorts by size, largest first; a second click reverses.
+    await page.click("th a.sort:has-text('size')");
+    await page.waitForURL(/sort=size&order=desc/);
+    await page.waitForSelector("body[data-ready='1']");
+    const bySize = t.sensor.reader.all<{ id: number }>("SELECT id FROM messages ORDER BY size DESC, id DESC LIMIT 2").map((r) => String(r.id));
+    assert.deepEqual(await page.$$eval("#list tbody tr", (rs) => rs.slice(0, 2).map((r) => (r as unknown as { dataset: { id: string } }).dataset.id)), bySize);
+    await page.click("th a.sort:has-text('size')");
+    await page.waitForURL(/sort=size&order=asc/);
+    await page.waitForSelector("body[data-ready='1']");
+    // Keyboard: j j k selects the first row, Enter opens it; / focuses the search field.
+    const firstId = await page.getAttribute("#list tbody tr:first-child", "data-id");
+    await page.keyboard.press("j");
+    await page.keyboard.press("j");
+    await page.waitForSelector("#list tbody tr:nth-child(2).selected");
+    await page.keyboard.press("k");
+    await page.waitForSelector("#list tbody tr:first-child.selected");
+    await page.keyboard.press("/");
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), "search");
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(new RegExp(`/messages/${firstId}$`));
+    // The relay-test list: tested IP, matches sensor, tester, confidence/score, dropboxes; no stray null.
+    await page.goto(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+    await page.waitForSelector("body[data-ready='1']");
+    const heads = await page.$$eval("#list thead th", (ths) => ths.map((th) => (th as unknown as { textContent: string }).textContent));
+    for (const hd of ["tested IP", "matches sensor", "tester", "confidence / score", "dropboxes"]) assert.ok(heads.some((x) => x.startsWith(hd)), hd);
+    assert.doesNotMatch((await page.textContent("main")) ?? "", /\bnull|undefined/);
+    await page.close();
+  });
+
   test("hostile mail is displayed and the beacon receives zero requests", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
     const dialogs: string[] = [];

@@ -26,6 +26,8 @@ function h(spec, attrs = {}, ...children) {
 const fmtTime = (ms) => (ms === null || ms === undefined ? "" : new Date(ms).toISOString().replace("T", " ").slice(0, 19));
 const fmtBytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
 const link = (href, text) => h("a", { href }, text);
+/** "ip:port", or the part that is known (never "null"). */
+const hostPort = (ip, port) => (ip ?? "") + (port === null || port === undefined ? "" : `:${port}`);
 const kindTag = (k) => h(`span.tag.${k}`, {}, k);
 // Relay-test confidence (issue 15): only "certain" is delivered, learned, reported and shared.
 const confidenceTag = (c) => (c ? h(`span.tag.confidence-${c}`, { title: c === "certain" ? "acted on" : "shown only, never acted on" }, c) : "");
@@ -137,7 +139,13 @@ function table(columns, rows, rowAttrs) {
     "table",
     {},
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c[0])))),
-    h("tbody", {}, rows.length === 0 ? h("tr", {}, h("td.muted", { colspan: columns.length }, "nothing yet")) : rows.map((r) => h("tr", rowAttrs ? rowAttrs(r) : {}, columns.map((c) => h("td", c[2] ?? {}, c[1](r)))))),
+    h(
+      "tbody",
+      {},
+      rows.length === 0
+        ? h("tr", {}, h("td.muted", { colspan: columns.length }, "nothing yet"))
+        : rows.map((r) => h("tr", rowAttrs ? rowAttrs(r) : {}, columns.map((c) => h("td", { ...(c[2] ?? {}), "data-label": c[3] ?? (typeof c[0] === "string" ? c[0] : null) }, c[1](r))))),
+    ),
   );
 }
 
@@ -297,10 +305,85 @@ async function dashboard() {
 
 // ---------- lists
 
+/** An address as text that may break only after "@" and "." (never mid-word): text nodes and <wbr> elements. */
+function addr(s) {
+  if (s === null || s === undefined || s === "") return "";
+  const out = [];
+  for (const part of String(s).split(/(?<=[@.])/)) out.push(part, h("wbr"));
+  out.pop();
+  return h("span.addr", {}, out);
+}
+
+function addrList(list) {
+  const out = [];
+  list.forEach((a, i) => out.push(i ? ", " : "", addr(a)));
+  return out;
+}
+
+/** Recipients: a relay test to many dropboxes collapses to "21 dropboxes" (the message page lists them). */
+function recipients(r) {
+  const n = r.kind === "relay-test" && typeof r.dropboxCount === "number" && r.dropboxCount > 1 ? r.dropboxCount : r.rcptTo.length > 3 ? r.rcptTo.length : 0;
+  if (n) return h("span", { title: r.rcptTo.join(", ") }, r.kind === "relay-test" ? `${n} dropboxes` : `${n} recipients`);
+  return addrList(r.rcptTo);
+}
+
+/** Keyboard navigation of a list: j/k or arrows move, Enter opens the row's link, / focuses the search field. */
+function listKeys(container, search) {
+  let sel = -1;
+  const rows = () => [...container.querySelectorAll("tbody tr[data-id]")];
+  const select = (i) => {
+    const rs = rows();
+    if (rs.length === 0) return;
+    sel = Math.max(0, Math.min(rs.length - 1, i));
+    rs.forEach((r, k) => r.classList.toggle("selected", k === sel));
+    rs[sel].setAttribute("aria-selected", "true");
+    rs[sel].scrollIntoView({ block: "nearest" });
+  };
+  const handler = (ev) => {
+    if (!container.isConnected) return removeEventListener("keydown", handler);
+    const t = ev.target;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) {
+      if (ev.key === "Escape") t.blur();
+      return;
+    }
+    if (ev.key === "j" || ev.key === "ArrowDown") select(sel + 1);
+    else if (ev.key === "k" || ev.key === "ArrowUp") select(sel - 1);
+    else if (ev.key === "Enter" && sel >= 0) rows()[sel]?.querySelector("a")?.click();
+    else if (ev.key === "/" && search) search.focus();
+    else return;
+    ev.preventDefault();
+  };
+  addEventListener("keydown", handler);
+  // After a live refresh the same row (by id) stays selected.
+  return {
+    keep(render) {
+      const id = rows()[sel]?.dataset.id;
+      render();
+      if (id === undefined) return;
+      const i = rows().findIndex((r) => r.dataset.id === id);
+      if (i >= 0) select(i);
+      else sel = -1;
+    },
+  };
+}
+
+/** A column header that sorts the list by `key` (a second click reverses), as a link: the sort is in the URL. */
+function sortHeader(label, key, params) {
+  const cur = params.get("sort") ?? "received";
+  const order = params.get("order") ?? "desc";
+  const next = new URLSearchParams(params);
+  next.delete("before");
+  next.set("sort", key);
+  next.set("order", cur === key && order === "desc" ? "asc" : "desc");
+  const arrow = cur === key ? (order === "asc" ? " ▲" : " ▼") : "";
+  return h("a.sort", { href: "/messages?" + next.toString(), "aria-sort": cur === key ? (order === "asc" ? "ascending" : "descending") : null }, label + arrow);
+}
+
 async function messages() {
   const params = new URLSearchParams(location.search);
   const apiParams = new URLSearchParams();
-  for (const k of ["kind", "src_ip", "channel", "dropbox", "q", "since", "until", "before", "limit"]) {
+  for (const k of ["kind", "src_ip", "channel", "dropbox", "q", "since", "until", "before", "limit", "sort", "order"]) {
     const v = params.get(k);
     if (v) apiParams.set(k, v);
   }
@@ -317,40 +400,78 @@ async function messages() {
     { name: "channel" },
     ["", "direct", "http-connect", "socks4", "socks5"].map((k) => h("option", { value: k, selected: (params.get("channel") ?? "") === k }, k || "any")),
   );
+  const search = h("input", { name: "q", id: "search", type: "search", placeholder: "subject, address, text   ( / )", value: params.get("q") ?? "" });
   const form = h(
     "form.filters",
     { method: "get", action: "/messages" },
-    h("label", {}, "kind", kindSel),
+    me.level === "admin" ? h("label", {}, "kind", kindSel) : h("input", { type: "hidden", name: "kind", value: "relay-test" }),
     h("label", {}, "via", channelSel),
-    field("q", "search", { type: "search", placeholder: "subject, address, text", size: 28 }),
-    field("src_ip", "source IP", { size: 16 }),
-    field("dropbox", "dropbox", { size: 24 }),
-    field("since", "since (ISO)", { size: 12, placeholder: "2024-01-01" }),
-    field("until", "until (ISO)", { size: 12 }),
+    h("label.grow", {}, "search", search),
+    field("src_ip", "source IP"),
+    field("dropbox", "dropbox"),
+    field("since", "since (ISO, UTC)", { placeholder: "2024-01-01" }),
+    field("until", "until (ISO, UTC)"),
+    params.get("sort") ? h("input", { type: "hidden", name: "sort", value: params.get("sort") }) : null,
+    params.get("order") ? h("input", { type: "hidden", name: "order", value: params.get("order") }) : null,
     h("button", { type: "submit" }, "Filter"),
   );
-  const title = params.get("kind") === "relay-test" ? "Relay tests" : params.get("kind") === "spam" ? "Spam runs" : "Messages";
-  const nextParams = new URLSearchParams(params);
-  if (data.next) nextParams.set("before", data.next);
-  const listTable = (d) => table(
-      [
-        ["received", (r) => link(`/messages/${r.id}`, fmtTime(r.receivedAt))],
+  const relayList = params.get("kind") === "relay-test";
+  const title = relayList ? "Relay tests" : params.get("kind") === "spam" ? "Spam runs" : "Messages";
+  const source = (r) => (me.level === "admin" ? link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp) : r.srcIp);
+  const received = ["received (UTC)", (r) => link(`/messages/${r.id}`, fmtTime(r.receivedAt)), { class: "nowrap" }, "received"];
+  const columns = relayList
+    ? [
+        received,
+        ["source", source, {}, "source"],
+        ["tested IP", (r) => (r.testedIps ?? []).join(", ")],
+        ["matches sensor", (r) => (r.matchesSensor === true ? "yes" : r.matchesSensor === false ? "no" : "")],
+        ["tester", (r) => r.tester ?? ""],
+        ["confidence / score", (r) => [confidenceTag(r.confidence), typeof r.score === "number" ? ` ${r.score}` : ""]],
+        ["dropboxes", (r) => recipients(r), { class: "wrap" }],
+        ["via", (r) => r.channel ?? "direct"],
+        ["subject", (r) => r.subject ?? "", { class: "wrap" }],
+      ]
+    : [
+        received,
         ["kind", (r) => kindTag(r.kind)],
         ["confidence", (r) => confidenceTag(r.confidence)],
         ["via", (r) => r.channel ?? "direct"],
-        ["source", (r) => (me.level === "admin" ? link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp) : r.srcIp)],
-        ["from", (r) => r.mailFrom ?? "<>", { class: "wrap" }],
-        ["to", (r) => r.rcptTo.join(", "), { class: "wrap" }],
+        ["source", source, {}, "source"],
+        ["from", (r) => (r.mailFrom ? addr(r.mailFrom) : "<>"), { class: "wrap" }],
+        ["to", (r) => recipients(r), { class: "wrap" }],
         ["subject", (r) => r.subject ?? "", { class: "wrap" }],
-        ["size", (r) => fmtBytes(r.size)],
-      ],
-      d.items,
-      (r) => ({ class: `kind-${r.kind}`, dataset: { id: r.id } }),
-    );
+        ["size", (r) => fmtBytes(r.size), { class: "nowrap" }, "size"],
+      ];
+  const heads = columns.map((c) => (c[3] ? sortHeader(c[0], c[3], params) : c[0]));
+  const listTable = (d) => table(columns.map((c, i) => [heads[i], c[1], c[2], c[0]]), d.items, (r) => ({ class: `kind-${r.kind}`, dataset: { id: r.id } }));
+  const countText = (d) =>
+    typeof d.total === "number"
+      ? `${d.total.toLocaleString("en")}${d.totalCapped ? "+" : ""} ${d.total === 1 && !d.totalCapped ? "message" : "messages"}${filtered ? " match this filter" : ""}`
+      : "";
+  const filtered = [...params.keys()].some((k) => !["kind", "sort", "order", "before", "limit"].includes(k) && params.get(k));
+  const count = h("p.muted.count", { id: "count" }, countText(data));
+  const nextParams = new URLSearchParams(params);
+  if (data.next) nextParams.set("before", data.next);
   const list = h("div", { id: "list" }, listTable(data));
-  render(h("h1", {}, title), form, list, data.next ? h("p", {}, link("/messages?" + nextParams.toString(), "Older →")) : null);
+  render(
+    h("h1", {}, title),
+    form,
+    count,
+    list,
+    h("p.muted.keys", {}, "Keys: j / k or ↓ / ↑ move, Enter opens, / searches."),
+    data.next ? h("p", {}, link("/messages?" + nextParams.toString(), "Older →")) : null,
+  );
+  const keys = listKeys(list, search);
   // The first page follows the live stream; an older page stays as it is.
-  if (!params.get("before")) onLive({ refresh: async () => list.replaceChildren(listTable(await load())) });
+  if (!params.get("before")) {
+    onLive({
+      refresh: async () => {
+        const d = await load();
+        keys.keep(() => list.replaceChildren(listTable(d)));
+        count.textContent = countText(d);
+      },
+    });
+  }
 }
 
 async function dropboxes() {
@@ -420,11 +541,11 @@ async function message(id) {
     h("h2", {}, "Envelope"),
     kv([
       ["received", fmtTime(m.receivedAt)],
-      ["source", admin ? link(`/sources/${encodeURIComponent(m.srcIp)}`, `${m.srcIp}:${m.srcPort}`) : m.srcIp],
-      ["to sensor", `${m.destIp}:${m.destPort} (${m.channel})`],
+      ["source", admin ? link(`/sources/${encodeURIComponent(m.srcIp)}`, hostPort(m.srcIp, m.srcPort)) : m.srcIp],
+      ["to sensor", `${hostPort(m.destIp, m.destPort)} (${m.channel ?? "direct"})`],
       ["HELO", m.helo],
-      ["MAIL FROM", m.mailFrom ?? "<>"],
-      ["RCPT TO", m.rcptTo.join(", ")],
+      ["MAIL FROM", m.mailFrom ? addr(m.mailFrom) : "<>"],
+      ["RCPT TO", addrList(m.rcptTo)],
       ["session", admin && m.session ? link(`/sessions/${encodeURIComponent(m.sessionId)}`, m.sessionId) : m.sessionId],
       ["size", fmtBytes(m.size)],
       ["sha256", m.sha256],
@@ -438,10 +559,10 @@ async function message(id) {
         ["kind", v.kind],
         ["confidence", v.confidence ? `${v.confidence}${v.confidence === "certain" ? " (acted on: delivery, dropboxes, reports, feeds)" : " (shown only, never acted on)"}` : "none (stored before confidence, or no relay-test evidence: `relaytrap reanalyze`)"],
         ["why", v.reasons && v.reasons.length ? h("ul", {}, ...v.reasons.map((r) => h("li", {}, r))) : ""],
-        ["score", v.score],
-        ["tested IPs", v.testedIps.join(", ")],
-        ["matches sensor", String(v.matchesSensor)],
-        ["dropboxes", v.dropboxes.join(", ")],
+        ["score", v.score ?? ""],
+        ["tested IPs", (v.testedIps ?? []).join(", ")],
+        ["matches sensor", v.matchesSensor === true ? "yes" : v.matchesSensor === false ? "no" : ""],
+        ["dropboxes", v.dropboxes?.length ? [`${v.dropboxes.length}: `, addrList(v.dropboxes)] : ""],
         v.tester ? ["tester", v.tester] : null,
       ]),
       table(
@@ -487,10 +608,10 @@ async function session(id) {
   render(
     h("h1", {}, `Session ${s.id}`),
     kv([
-      ["source", link(`/sources/${encodeURIComponent(s.srcIp)}`, `${s.srcIp}:${s.srcPort}`)],
-      ["to sensor", `${s.destIp}:${s.destPort} (${s.protocol}, ${s.channel})`],
+      ["source", link(`/sources/${encodeURIComponent(s.srcIp)}`, hostPort(s.srcIp, s.srcPort))],
+      ["to sensor", `${hostPort(s.destIp, s.destPort)} (${[s.protocol, s.channel].filter(Boolean).join(", ")})`],
       ["started", fmtTime(s.startedAt)],
-      ["ended", `${fmtTime(s.endedAt)} (${s.closeReason})`],
+      ["ended", [fmtTime(s.endedAt), s.closeReason ? `(${s.closeReason})` : ""].filter(Boolean).join(" ")],
       ["HELO", s.helo],
       ["reverse DNS", s.rdns],
       ["TLS", s.tls ? `${s.tls.version} ${s.tls.cipher}${s.tls.sni ? " SNI " + s.tls.sni : ""}` : "no"],
