@@ -109,19 +109,24 @@ describe("web UI in Chromium", { skip }, () => {
     });
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
-    await page.waitForSelector("#chart-month .uplot canvas");
-    for (const id of ["chart-month", "chart-week", "chart-day"]) {
-      const points = Number(await page.getAttribute(`#${id}`, "data-points"));
-      assert.ok(points > 0, `${id} has data (${points} buckets)`);
-      assert.equal(await page.locator(`#${id} .uplot canvas`).count(), 1, id);
-    }
-    // The month chart spans the seeded history (about 14 months).
-    assert.ok(Number(await page.getAttribute("#chart-month", "data-points")) >= 12);
-    // Range picker: "all" reloads the charts.
+    await page.waitForSelector("#chart-attempts .uplot canvas");
+    const chart = () => page.locator("#chart-attempts");
+    // 1 year: weekly buckets; 30 days: daily; all: monthly with month names; the axis never runs into the future.
+    assert.equal(await chart().getAttribute("data-bucket"), "week");
+    assert.ok(Number(await chart().getAttribute("data-points")) >= 50);
     await page.getByRole("button", { name: "30 days" }).click();
-    await page.waitForFunction(() => Number((globalThis as unknown as PageGlobal).document.getElementById("chart-day").dataset.points) <= 31);
+    await page.waitForSelector("#chart-attempts[data-bucket='day'] .uplot canvas");
+    assert.ok(Number(await chart().getAttribute("data-points")) <= 31);
+    await page.getByRole("button", { name: "all" }).click();
+    await page.waitForSelector("#chart-attempts[data-bucket='month'] .uplot canvas");
+    assert.ok(Number(await chart().getAttribute("data-points")) >= 12, "the month chart spans the seeded history (about 14 months)");
+    const ticks = ((await chart().getAttribute("data-ticks")) ?? "").split("|");
+    assert.ok(ticks.length > 0 && ticks.every((x) => /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}$/.test(x)), ticks.join(","));
+    const thisYear = new Date().getUTCFullYear();
+    assert.ok(ticks.every((x) => Number(x.slice(4)) <= thisYear), `no tick in the future: ${ticks.join(",")}`);
+    assert.match((await page.textContent("#chart-attempts")) ?? "", /UTC/);
     await page.getByRole("button", { name: "1 year" }).click();
-    await page.waitForFunction(() => Number((globalThis as unknown as PageGlobal).document.getElementById("chart-day").dataset.points) > 300);
+    await page.waitForSelector("#chart-attempts[data-bucket='week'] .uplot canvas");
     assert.ok((await page.locator(".card").count()) >= 6);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: false });
     if (process.env.RELAYTRAP_DOCS_SCREENSHOT) await page.screenshot({ path: process.env.RELAYTRAP_DOCS_SCREENSHOT, fullPage: false });
@@ -326,5 +331,32 @@ describe("web login in Chromium", { skip }, () => {
     } finally {
       await new Promise<void>((r) => other.close(() => r()));
     }
+  });
+});
+
+describe("dashboard with only older data in Chromium (issue 17 item 6)", { skip }, () => {
+  let browser: Browser;
+  let t: TestSensor;
+
+  before(async () => {
+    t = await startSensor();
+    await seedHistory(t.sensor.writer, { days: 20, perDay: 3, seed: 5, now: Date.now() - 400 * 86_400_000 });
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  test("an empty range says older data exists and offers all", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`http://127.0.0.1:${webPort(t)}/`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+    await page.getByRole("button", { name: "30 days" }).click();
+    await page.waitForSelector("#chart-note:has-text('Nothing in the last 30 days')");
+    await page.click("#show-all");
+    await page.waitForSelector("#chart-attempts[data-bucket='month'] .uplot canvas");
+    assert.equal(await page.textContent("#chart-note"), "");
+    await page.close();
   });
 });

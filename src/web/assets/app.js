@@ -155,37 +155,64 @@ function kv(pairs) {
 
 // ---------- dashboard
 
+/** Each range with the bucket that suits it: a 30-day chart of months would be one or two points. */
 const RANGES = [
-  ["30 days", 30],
-  ["90 days", 90],
-  ["1 year", 365],
-  ["5 years", 5 * 365],
-  ["all", null],
+  ["30 days", 30, "day"],
+  ["90 days", 90, "day"],
+  ["1 year", 365, "week"],
+  ["5 years", 5 * 365, "month"],
+  ["all", null, "month"],
 ];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const BUCKET_SECONDS = { day: 86_400, week: 7 * 86_400, month: 31 * 86_400 };
 
-function chart(container, title, series, log) {
+/** A bucket start (s since the epoch) as the chart labels it, in UTC: "Mar 2025" for months, "12 Mar 2025" else. */
+function fmtBucket(sec, bucket, withYear = true) {
+  const d = new Date(sec * 1000);
+  const m = MONTHS[d.getUTCMonth()];
+  if (bucket === "month") return `${m} ${d.getUTCFullYear()}`;
+  return `${d.getUTCDate()} ${m}${withYear ? ` ${d.getUTCFullYear()}` : ""}`;
+}
+
+const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+function chart(container, title, series, bucket, fromSec) {
   const xs = series.map((b) => Date.parse(b.start) / 1000);
+  const log = bucket === "month";
   const val = (v) => (log && v === 0 ? null : v);
   const data = [xs, series.map((b) => val(b.sessions)), series.map((b) => val(b.messages)), series.map((b) => val(b.relayTests))];
   container.replaceChildren();
   container.dataset.points = String(xs.length);
-  if (xs.length === 0) {
-    container.append(h("p.muted", {}, `${title}: no data in this range`));
-    return;
-  }
-  const width = Math.max(320, container.clientWidth - 4);
+  container.dataset.bucket = bucket;
+  if (xs.length === 0) return;
+  // The x axis runs from the range's start (or the first bucket) to now: never into the future, whatever the count.
+  const nowSec = Date.now() / 1000;
+  const xMin = Math.min(fromSec ?? xs[0], xs[0]) - (xs.length === 1 ? BUCKET_SECONDS[bucket] : 0);
+  const xMax = Math.max(nowSec, xs[xs.length - 1]);
+  const width = Math.max(280, container.clientWidth - 4);
+  const fg = cssVar("--muted") || "#667085";
+  const grid = cssVar("--line") || "#e3e6eb";
+  const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
   new uPlot(
     {
       title,
       width,
-      height: 240,
-      scales: { x: { time: true }, y: log ? { distr: 3 } : { auto: true } },
-      axes: [{}, { size: 60 }],
+      height: width < 500 ? 200 : 240,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+      scales: { x: { time: true, range: () => [xMin, xMax] }, y: log ? { distr: 3 } : { auto: true, range: (u, min, max) => [0, Math.max(1, max)] } },
+      axes: [
+        { ...axis, label: "UTC", labelSize: 18, values: (u, splits) => {
+            const labels = splits.map((v) => fmtBucket(v, bucket, bucket === "month"));
+            container.dataset.ticks = labels.join("|");
+            return labels;
+          }, space: bucket === "month" ? 70 : 60 },
+        { ...axis, size: 50 },
+      ],
       series: [
-        {},
-        { label: "sessions", stroke: "#98a2b3", width: 1 },
-        { label: "messages", stroke: "#0b5cad", width: 1.5 },
-        { label: "relay tests", stroke: "#b42318", width: 2 },
+        { label: bucket === "month" ? "month" : bucket === "week" ? "week of" : "day (UTC)", value: (u, v) => (v === null ? "" : fmtBucket(v, bucket)) },
+        { label: "sessions", stroke: cssVar("--chart-sessions") || "#98a2b3", width: 1 },
+        { label: "messages", stroke: cssVar("--chart-messages") || "#0b5cad", width: 1.5 },
+        { label: "relay tests", stroke: cssVar("--chart-tests") || "#b42318", width: 2 },
       ],
     },
     data,
@@ -193,13 +220,28 @@ function chart(container, title, series, log) {
   );
 }
 
-async function loadCharts(panels, days) {
+/** Draws the attempts chart for a range; when the range is empty but older data exists, says so and offers "all". */
+async function loadCharts(panel, range, showAll) {
+  const [label, days, bucket] = range;
   const since = days === null ? undefined : Date.now() - days * 86_400_000;
-  const qs = (bucket) => `/api/v1/stats/attempts?bucket=${bucket}` + (since === undefined ? "" : `&since=${since}`);
-  const [month, week, day] = await Promise.all([api(qs("month")), api(qs("week")), api(qs("day"))]);
-  chart(panels.month, "Relay attempts per month (log scale)", month.series, true);
-  chart(panels.week, "Per week", week.series, false);
-  chart(panels.day, "Per day", day.series, false);
+  const res = await api(`/api/v1/stats/attempts?bucket=${bucket}` + (since === undefined ? "" : `&since=${since}`));
+  const per = bucket === "month" ? "per month (log scale)" : bucket === "week" ? "per week" : "per day";
+  const empty = res.series.every((b) => b.sessions + b.messages + b.relayTests === 0);
+  chart(panel.chart, `Relay attempts ${per}, ${label === "all" ? "all time" : `last ${label}`} (UTC)`, empty ? [] : res.series, bucket, since === undefined ? undefined : since / 1000);
+  panel.note.replaceChildren();
+  if (!empty) return;
+  if (days !== null) {
+    const older = await api(`/api/v1/stats/attempts?bucket=month&until=${since}`);
+    if (older.series.some((b) => b.sessions + b.messages + b.relayTests > 0)) {
+      const last = [...older.series].reverse().find((b) => b.sessions + b.messages + b.relayTests > 0);
+      panel.note.append(
+        `Nothing in the last ${label}; the newest older data is from ${fmtBucket(Date.parse(last.start) / 1000, "month")}. `,
+        h("button", { type: "button", id: "show-all", onclick: showAll }, "Show all"),
+      );
+      return;
+    }
+  }
+  panel.note.append("No relay attempts recorded yet.");
 }
 
 function dashboardCards(s) {
@@ -255,24 +297,25 @@ function feedLine(e) {
 
 async function dashboard() {
   const s = await api("/api/v1/summary");
-  const panels = { month: h("div.chart", { id: "chart-month" }), week: h("div.chart", { id: "chart-week" }), day: h("div.chart", { id: "chart-day" }) };
-  let rangeDays = 365;
-  const rangeButtons = RANGES.map(([label, days]) =>
+  const panel = { chart: h("div.chart", { id: "chart-attempts" }), note: h("p.muted.chart-note", { id: "chart-note" }) };
+  let range = RANGES[2];
+  const rangeButtons = RANGES.map((r) =>
     h(
       "button",
       {
         type: "button",
-        "aria-pressed": days === rangeDays ? "true" : "false",
+        "aria-pressed": r === range ? "true" : "false",
         onclick: (ev) => {
           for (const b of ev.target.parentElement.querySelectorAll("button")) b.setAttribute("aria-pressed", "false");
           ev.target.setAttribute("aria-pressed", "true");
-          rangeDays = days;
-          void loadCharts(panels, days).catch(showError);
+          range = r;
+          void loadCharts(panel, range, showAll).catch(showError);
         },
       },
-      label,
+      r[0],
     ),
   );
+  const showAll = () => rangeButtons[rangeButtons.length - 1].click();
   const feed = h("ul.feed", { id: "feed" });
   const cards = h("div.cards", { id: "cards" }, dashboardCards(s));
   const sources = h("div", { id: "top-sources" }, topSourcesTable(s));
@@ -282,20 +325,19 @@ async function dashboard() {
     cards,
     h("h2", {}, "Relay attempts"),
     h("div.range", {}, h("span.muted", {}, "Range:"), rangeButtons),
-    h("div.panel", {}, panels.month),
-    h("div.grid2", {}, h("div.panel", {}, panels.week), h("div.panel", {}, panels.day)),
+    h("div.panel", {}, panel.chart, panel.note),
     h("div.grid2", {}, h("div", {}, h("h2", {}, "Top sources (30 days)"), sources), h("div", {}, h("h2", {}, "Top dropboxes"), dropboxes)),
     h("h2", {}, "Live"),
     h("div.panel", {}, feed),
   );
-  await loadCharts(panels, rangeDays);
+  await loadCharts(panel, range, showAll);
   onLive({
     onEvent: (e) => {
       feed.prepend(feedLine(e));
       while (feed.children.length > 200) feed.lastElementChild.remove();
     },
     refresh: async () => {
-      const [n] = await Promise.all([api("/api/v1/summary"), loadCharts(panels, rangeDays)]);
+      const [n] = await Promise.all([api("/api/v1/summary"), loadCharts(panel, range, showAll)]);
       cards.replaceChildren(...dashboardCards(n));
       sources.replaceChildren(topSourcesTable(n));
       dropboxes.replaceChildren(topDropboxesTable(n));
