@@ -206,6 +206,60 @@ describe("web UI in Chromium", { skip }, () => {
     await page.close();
   });
 
+  test("every page fits 390 and 1400 px without sideways scrolling; the menu collapses; dark theme (issue 17 item 5)", async () => {
+    const sessionId = t.sensor.reader.get<{ id: string }>("SELECT id FROM sessions ORDER BY started_at DESC LIMIT 1")!.id;
+    const paths = ["/", "/messages?kind=relay-test", "/messages?kind=spam", "/messages", `/messages/${hostileId}`, "/dropboxes", "/deliveries", "/proxy", "/config",
+      `/sessions/${encodeURIComponent(sessionId)}`, "/sources/127.0.0.1"];
+    type Doc = { documentElement: { scrollWidth: number; clientWidth: number } };
+    for (const width of [390, 1400]) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      for (const p of paths) {
+        await page.goto(`http://127.0.0.1:${port}${p}`);
+        await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+        const [sw, cw] = await page.evaluate(() => {
+          const d = (globalThis as unknown as { document: Doc }).document.documentElement;
+          return [d.scrollWidth, d.clientWidth];
+        });
+        assert.ok(sw <= cw, `${p} at ${width} px is ${sw} px wide (viewport ${cw})`);
+      }
+      if (width === 390) {
+        await page.goto(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+        await page.waitForSelector("body[data-ready='1']");
+        assert.equal(await page.isVisible("nav"), false, "the navigation is collapsed");
+        await page.click("#nav-toggle");
+        assert.equal(await page.isVisible("nav a:has-text('Dropboxes')"), true, "Menu opens it");
+        await page.screenshot({ path: `${ARTIFACTS}/relay-tests-390.png`, fullPage: false });
+        await page.goto(`http://127.0.0.1:${port}/`);
+        await page.waitForSelector("body[data-ready='1']");
+        await page.screenshot({ path: `${ARTIFACTS}/dashboard-390.png`, fullPage: true });
+      }
+      await page.close();
+    }
+    // Dark theme: follows prefers-color-scheme, and the toggle switches it (kept across pages).
+    const bg = (page: import("playwright-core").Page) =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } };
+        return g.getComputedStyle(g.document.body).backgroundColor;
+      });
+    const luminance = (rgb: string) => (rgb.match(/\d+/g) ?? []).slice(0, 3).reduce((a, x) => a + Number(x), 0) / 3;
+    const context = await browser.newContext({ colorScheme: "dark", viewport: { width: 1400, height: 1000 } });
+    const dark = await context.newPage();
+    await dark.goto(`http://127.0.0.1:${port}/`);
+    await dark.waitForSelector("body[data-ready='1']");
+    await dark.waitForSelector("#chart-attempts .uplot canvas");
+    assert.ok(luminance(await bg(dark)) < 60, `dark background (${await bg(dark)})`);
+    await dark.screenshot({ path: `${ARTIFACTS}/dashboard-dark.png`, fullPage: false });
+    await dark.goto(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+    await dark.waitForSelector("body[data-ready='1']");
+    await dark.screenshot({ path: `${ARTIFACTS}/relay-tests-dark.png`, fullPage: false });
+    await dark.click("#theme-toggle");
+    assert.ok(luminance(await bg(dark)) > 200, "the toggle switches to light");
+    await dark.reload();
+    await dark.waitForSelector("body[data-ready='1']");
+    assert.ok(luminance(await bg(dark)) > 200, "the choice is kept");
+    await context.close();
+  });
+
   test("hostile mail is displayed and the beacon receives zero requests", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
     const dialogs: string[] = [];

@@ -801,7 +801,39 @@ async function route() {
   render(h("h1", {}, "Not found"));
 }
 
+/** The header's menu button (narrow screens) and theme toggle; the theme chosen is kept in localStorage. */
+function setupChrome() {
+  const header = document.querySelector("header");
+  const navToggle = document.getElementById("nav-toggle");
+  navToggle?.addEventListener("click", () => {
+    const open = header.classList.toggle("open");
+    navToggle.setAttribute("aria-expanded", String(open));
+  });
+  const themeToggle = document.getElementById("theme-toggle");
+  const dark = () => (document.documentElement.dataset.theme ?? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light")) === "dark";
+  let saved = null;
+  try {
+    saved = localStorage.getItem("relaytrap-theme");
+  } catch {}
+  if (saved === "dark" || saved === "light") document.documentElement.dataset.theme = saved;
+  const label = () => {
+    if (themeToggle) themeToggle.textContent = dark() ? "Light" : "Dark";
+  };
+  label();
+  themeToggle?.addEventListener("click", () => {
+    const next = dark() ? "light" : "dark";
+    document.documentElement.dataset.theme = next;
+    try {
+      localStorage.setItem("relaytrap-theme", next);
+    } catch {}
+    label();
+    // Charts are drawn on canvas with the theme's colours: draw them again.
+    if (live.refresh) void runRefresh();
+  });
+}
+
 async function start() {
+  setupChrome();
   me = await api("/api/v1/me");
   const who = document.getElementById("who");
   if (me.level !== "admin") for (const a of document.querySelectorAll("[data-admin]")) a.remove();
