@@ -289,6 +289,10 @@ function topDropboxesTable(s) {
 function feedLine(e) {
   const parts = [fmtTime(Date.parse(e.timestamp)), e.eventid, e.src_ip ?? ""];
   if (e.kind) parts.push(e.kind);
+  if (e.proxy_protocol) parts.push(e.proxy_protocol);
+  if (e.method) parts.push(e.method);
+  if (e.target) parts.push(String(e.target).slice(0, 200));
+  if (e.outcome) parts.push(`→ ${e.outcome}`);
   if (e.subject) parts.push(JSON.stringify(String(e.subject).slice(0, 80)));
   if (e.reason) parts.push(e.reason);
   const text = parts.filter((x) => x !== "" && x !== null && x !== undefined).join("  ");
@@ -556,11 +560,12 @@ async function proxyRequests() {
   const before = new URLSearchParams(location.search).get("before");
   const d = await api(`/api/v1/proxy/requests?limit=100${before ? `&before=${encodeURIComponent(before)}` : ""}`);
   const cols = [
-    ["time", (r) => fmtTime(r.at)],
+    ["time (UTC)", (r) => fmtTime(r.at), { class: "nowrap" }],
     ["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)],
     ["protocol", (r) => r.protocol],
     ["method", (r) => r.method],
     ["target", (r) => r.target, { class: "wrap" }],
+    ["credentials", (r) => (r.username || r.password ? [r.username ?? "", r.password ? ` : ${r.password}` : ""].join("") : ""), { class: "wrap" }],
     ["outcome", (r) => r.outcome],
   ];
   render(
