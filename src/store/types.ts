@@ -204,4 +204,11 @@ export interface MessageSummary {
   channel: string;
   /** Relay-test confidence (issue 15): only "certain" acts; null when none was given. */
   confidence?: Confidence | null;
+  /** From the verdict, for the relay-test list (web lists only; null without a verdict). */
+  testedIps?: string[];
+  matchesSensor?: boolean | null;
+  tester?: string | null;
+  score?: number | null;
+  /** How many dropboxes the verdict names (a 21-recipient test: 21). */
+  dropboxCount?: number;
 }

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { startSensor, type TestSensor } from "../../test/helpers/sensor.js";
-import { eml, sendMail, waitSessions, webPort } from "../../test/helpers/web.js";
+import { eml, RELAY_TEST, sendMail, waitSessions, webPort } from "../../test/helpers/web.js";
 import { hashPassword } from "./auth.js";
 import { seedHistory } from "./demo.js";
 
@@ -109,19 +109,24 @@ describe("web UI in Chromium", { skip }, () => {
     });
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
-    await page.waitForSelector("#chart-month .uplot canvas");
-    for (const id of ["chart-month", "chart-week", "chart-day"]) {
-      const points = Number(await page.getAttribute(`#${id}`, "data-points"));
-      assert.ok(points > 0, `${id} has data (${points} buckets)`);
-      assert.equal(await page.locator(`#${id} .uplot canvas`).count(), 1, id);
-    }
-    // The month chart spans the seeded history (about 14 months).
-    assert.ok(Number(await page.getAttribute("#chart-month", "data-points")) >= 12);
-    // Range picker: "all" reloads the charts.
+    await page.waitForSelector("#chart-attempts .uplot canvas");
+    const chart = () => page.locator("#chart-attempts");
+    // 1 year: weekly buckets; 30 days: daily; all: monthly with month names; the axis never runs into the future.
+    assert.equal(await chart().getAttribute("data-bucket"), "week");
+    assert.ok(Number(await chart().getAttribute("data-points")) >= 50);
     await page.getByRole("button", { name: "30 days" }).click();
-    await page.waitForFunction(() => Number((globalThis as unknown as PageGlobal).document.getElementById("chart-day").dataset.points) <= 31);
+    await page.waitForSelector("#chart-attempts[data-bucket='day'] .uplot canvas");
+    assert.ok(Number(await chart().getAttribute("data-points")) <= 31);
+    await page.getByRole("button", { name: "all" }).click();
+    await page.waitForSelector("#chart-attempts[data-bucket='month'] .uplot canvas");
+    assert.ok(Number(await chart().getAttribute("data-points")) >= 12, "the month chart spans the seeded history (about 14 months)");
+    const ticks = ((await chart().getAttribute("data-ticks")) ?? "").split("|");
+    assert.ok(ticks.length > 0 && ticks.every((x) => /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}$/.test(x)), ticks.join(","));
+    const thisYear = new Date().getUTCFullYear();
+    assert.ok(ticks.every((x) => Number(x.slice(4)) <= thisYear), `no tick in the future: ${ticks.join(",")}`);
+    assert.match((await page.textContent("#chart-attempts")) ?? "", /UTC/);
     await page.getByRole("button", { name: "1 year" }).click();
-    await page.waitForFunction(() => Number((globalThis as unknown as PageGlobal).document.getElementById("chart-day").dataset.points) > 300);
+    await page.waitForSelector("#chart-attempts[data-bucket='week'] .uplot canvas");
     assert.ok((await page.locator(".card").count()) >= 6);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard.png`, fullPage: false });
     if (process.env.RELAYTRAP_DOCS_SCREENSHOT) await page.screenshot({ path: process.env.RELAYTRAP_DOCS_SCREENSHOT, fullPage: false });
@@ -137,6 +142,122 @@ describe("web UI in Chromium", { skip }, () => {
     await page.waitForSelector("#feed li:has-text('smtp.message.stored')", { timeout: 10_000 });
     assert.match((await page.textContent("#feed")) ?? "", /live feed check/);
     await page.close();
+  });
+
+  test("a relay test sent over SMTP appears on the open dashboard and relay-test list within 2 s, no reload (issue 17.1)", async () => {
+    const dash = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const list = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    let reloads = 0;
+    for (const p of [dash, list]) p.on("framenavigated", (f) => void (f === p.mainFrame() && reloads++));
+    await dash.goto(`http://127.0.0.1:${port}/`);
+    await list.goto(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+    for (const p of [dash, list]) {
+      await p.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+      await p.waitForSelector("#live[data-state='connected']", { timeout: 5_000 });
+    }
+    reloads = 0;
+    const cardValue = async () => Number(await dash.textContent("#cards [data-key='relayTests'] .n"));
+    const before = await cardValue();
+    const started = Date.now();
+    await sendMail(t, "tester@live.example", ["dropbox@live.example"], RELAY_TEST("127.0.0.9"));
+    await list.waitForSelector("#list tbody tr:first-child:has-text('127.0.0.9')", { timeout: 2_000 });
+    await dash.waitForSelector(`#cards [data-key='relayTests'] .n:text-is("${before + 1}")`, { timeout: Math.max(100, 2_000 - (Date.now() - started)) });
+    assert.ok(Date.now() - started < 2_500, "both pages updated within about 2 s of the message being stored");
+    assert.equal(reloads, 0, "no page reloaded");
+    await dash.close();
+    await list.close();
+  });
+
+  test("lists: received order, sortable columns, a total, keyboard navigation (issue 17 item 2)", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`http://127.0.0.1:${port}/messages`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+    const want = t.sensor.reader.all<{ id: number }>("SELECT id FROM messages ORDER BY received_at DESC, id DESC LIMIT 3").map((r) => String(r.id));
+    assert.deepEqual(await page.$$eval("#list tbody tr", (rs) => rs.slice(0, 3).map((r) => (r as unknown as { dataset: { id: string } }).dataset.id)), want);
+    const n = t.sensor.reader.get<{ n: number }>("SELECT COUNT(*) AS n FROM messages")!.n;
+    assert.match((await page.textContent("#count")) ?? "", new RegExp(`^${n.toLocaleString("en")} messages`));
+    // Sorting: the size header sorts by size, largest first; a second click reverses.
+    await page.click("th a.sort:has-text('size')");
+    await page.waitForURL(/sort=size&order=desc/);
+    await page.waitForSelector("body[data-ready='1']");
+    const bySize = t.sensor.reader.all<{ id: number }>("SELECT id FROM messages ORDER BY size DESC, id DESC LIMIT 2").map((r) => String(r.id));
+    assert.deepEqual(await page.$$eval("#list tbody tr", (rs) => rs.slice(0, 2).map((r) => (r as unknown as { dataset: { id: string } }).dataset.id)), bySize);
+    await page.click("th a.sort:has-text('size')");
+    await page.waitForURL(/sort=size&order=asc/);
+    await page.waitForSelector("body[data-ready='1']");
+    // Keyboard: j j k selects the first row, Enter opens it; / focuses the search field.
+    const firstId = await page.getAttribute("#list tbody tr:first-child", "data-id");
+    await page.keyboard.press("j");
+    await page.keyboard.press("j");
+    await page.waitForSelector("#list tbody tr:nth-child(2).selected");
+    await page.keyboard.press("k");
+    await page.waitForSelector("#list tbody tr:first-child.selected");
+    await page.keyboard.press("/");
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } } }).document.activeElement.id), "search");
+    await page.keyboard.press("Escape");
+    await page.keyboard.press("Enter");
+    await page.waitForURL(new RegExp(`/messages/${firstId}$`));
+    // The relay-test list: tested IP, matches sensor, tester, confidence/score, dropboxes; no stray null.
+    await page.goto(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+    await page.waitForSelector("body[data-ready='1']");
+    const heads = await page.$$eval("#list thead th", (ths) => ths.map((th) => (th as unknown as { textContent: string }).textContent));
+    for (const hd of ["tested IP", "matches sensor", "tester", "confidence / score", "dropboxes"]) assert.ok(heads.some((x) => x.startsWith(hd)), hd);
+    assert.doesNotMatch((await page.textContent("main")) ?? "", /\bnull|undefined/);
+    await page.close();
+  });
+
+  test("every page fits 390 and 1400 px without sideways scrolling; the menu collapses; dark theme (issue 17 item 5)", async () => {
+    const sessionId = t.sensor.reader.get<{ id: string }>("SELECT id FROM sessions ORDER BY started_at DESC LIMIT 1")!.id;
+    const paths = ["/", "/messages?kind=relay-test", "/messages?kind=spam", "/messages", `/messages/${hostileId}`, "/dropboxes", "/deliveries", "/proxy", "/config",
+      `/sessions/${encodeURIComponent(sessionId)}`, "/sources/127.0.0.1"];
+    type Doc = { documentElement: { scrollWidth: number; clientWidth: number } };
+    for (const width of [390, 1400]) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      for (const p of paths) {
+        await page.goto(`http://127.0.0.1:${port}${p}`);
+        await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+        const [sw, cw] = await page.evaluate(() => {
+          const d = (globalThis as unknown as { document: Doc }).document.documentElement;
+          return [d.scrollWidth, d.clientWidth];
+        });
+        assert.ok(sw <= cw, `${p} at ${width} px is ${sw} px wide (viewport ${cw})`);
+      }
+      if (width === 390) {
+        await page.goto(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+        await page.waitForSelector("body[data-ready='1']");
+        assert.equal(await page.isVisible("nav"), false, "the navigation is collapsed");
+        await page.click("#nav-toggle");
+        assert.equal(await page.isVisible("nav a:has-text('Dropboxes')"), true, "Menu opens it");
+        await page.screenshot({ path: `${ARTIFACTS}/relay-tests-390.png`, fullPage: false });
+        await page.goto(`http://127.0.0.1:${port}/`);
+        await page.waitForSelector("body[data-ready='1']");
+        await page.screenshot({ path: `${ARTIFACTS}/dashboard-390.png`, fullPage: true });
+      }
+      await page.close();
+    }
+    // Dark theme: follows prefers-color-scheme, and the toggle switches it (kept across pages).
+    const bg = (page: import("playwright-core").Page) =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string }; document: { body: unknown } };
+        return g.getComputedStyle(g.document.body).backgroundColor;
+      });
+    const luminance = (rgb: string) => (rgb.match(/\d+/g) ?? []).slice(0, 3).reduce((a, x) => a + Number(x), 0) / 3;
+    const context = await browser.newContext({ colorScheme: "dark", viewport: { width: 1400, height: 1000 } });
+    const dark = await context.newPage();
+    await dark.goto(`http://127.0.0.1:${port}/`);
+    await dark.waitForSelector("body[data-ready='1']");
+    await dark.waitForSelector("#chart-attempts .uplot canvas");
+    assert.ok(luminance(await bg(dark)) < 60, `dark background (${await bg(dark)})`);
+    await dark.screenshot({ path: `${ARTIFACTS}/dashboard-dark.png`, fullPage: false });
+    await dark.goto(`http://127.0.0.1:${port}/messages?kind=relay-test`);
+    await dark.waitForSelector("body[data-ready='1']");
+    await dark.screenshot({ path: `${ARTIFACTS}/relay-tests-dark.png`, fullPage: false });
+    await dark.click("#theme-toggle");
+    assert.ok(luminance(await bg(dark)) > 200, "the toggle switches to light");
+    await dark.reload();
+    await dark.waitForSelector("body[data-ready='1']");
+    assert.ok(luminance(await bg(dark)) > 200, "the choice is kept");
+    await context.close();
   });
 
   test("hostile mail is displayed and the beacon receives zero requests", async () => {
@@ -264,5 +385,32 @@ describe("web login in Chromium", { skip }, () => {
     } finally {
       await new Promise<void>((r) => other.close(() => r()));
     }
+  });
+});
+
+describe("dashboard with only older data in Chromium (issue 17 item 6)", { skip }, () => {
+  let browser: Browser;
+  let t: TestSensor;
+
+  before(async () => {
+    t = await startSensor();
+    await seedHistory(t.sensor.writer, { days: 20, perDay: 3, seed: 5, now: Date.now() - 400 * 86_400_000 });
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  test("an empty range says older data exists and offers all", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    await page.goto(`http://127.0.0.1:${webPort(t)}/`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+    await page.getByRole("button", { name: "30 days" }).click();
+    await page.waitForSelector("#chart-note:has-text('Nothing in the last 30 days')");
+    await page.click("#show-all");
+    await page.waitForSelector("#chart-attempts[data-bucket='month'] .uplot canvas");
+    assert.equal(await page.textContent("#chart-note"), "");
+    await page.close();
   });
 });

@@ -12,8 +12,12 @@ export const MAX_SSE_BUFFER_BYTES = 256 * 1024;
 export const SSE_KEEPALIVE_MS = 15_000;
 
 const FORWARDED = new Set(["smtp.session.connect", "smtp.session.closed", "smtp.message.stored", "smtp.message.dropped"]);
-/** Fields a browser sees (no passwords, commands or other raw attacker text beyond the subject). */
-const FIELDS = ["eventid", "timestamp", "session", "protocol", "src_ip", "channel", "message", "kind", "size", "subject", "mail_from", "reason", "rcpt_count", "duration_ms"];
+/** Fields a browser sees (no passwords, commands or other raw attacker text beyond the subject and a proxy request's
+ * method and target); proxy and delivery events go to signed-in users only (routes/live.ts publicLiveEvent). */
+const FIELDS = [
+  "eventid", "timestamp", "session", "protocol", "src_ip", "channel", "message", "kind", "size", "subject", "mail_from", "reason", "rcpt_count", "duration_ms",
+  "proxy_protocol", "method", "target", "outcome",
+];
 
 export type LiveLevel = "public" | "admin";
 

@@ -54,3 +54,35 @@ it("lists proxy-trapped messages by channel and the proxy requests themselves", 
     await t.close();
   }
 });
+
+it("the proxy request list shows the credentials a client sent; the public view never gets them (issue 17 item 4)", async () => {
+  const { hashPassword } = await import("./auth.js");
+  const t = await startSensor({ proxyListen: ["127.0.0.1:0"], web: { users: [{ name: "admin", passwordHash: await hashPassword("correct horse") }], public: true } });
+  try {
+    const proxyPort = t.sensor.listeners.find((l) => l.kind === "proxy")!.port;
+    const s = connect({ host: "127.0.0.1", port: proxyPort });
+    s.setEncoding("latin1");
+    let buf = "";
+    s.on("data", (d: string) => (buf += d));
+    const basic = Buffer.from("proxyuser:s3cret-pass").toString("base64");
+    s.write(`GET http://judge.example/ HTTP/1.1\r\nHost: judge.example\r\nProxy-Authorization: Basic ${basic}\r\nConnection: close\r\n\r\n`);
+    await new Promise<void>((r) => s.once("close", () => r()));
+    await t.waitEvent("proxy.session.closed");
+    await t.sensor.writer.exec([]);
+    const base = `http://127.0.0.1:${webPort(t)}`;
+    const login = await fetch(`${base}/api/v1/login`, { method: "POST", headers: { "Content-Type": "application/json", Origin: base }, body: JSON.stringify({ name: "admin", password: "correct horse" }) });
+    assert.equal(login.status, 200, await login.clone().text());
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const requests = (await (await fetch(`${base}/api/v1/proxy/requests`, { headers: { Cookie: cookie } })).json()) as { items: Array<{ target: string; username: string | null; password: string | null }> };
+    const r = requests.items.find((x) => x.target.includes("judge.example"));
+    assert.ok(r, JSON.stringify(requests));
+    assert.equal(r.username, "proxyuser");
+    assert.equal(r.password, "s3cret-pass");
+    const anon = await fetch(`${base}/api/v1/proxy/requests`);
+    assert.ok(anon.status === 401 || anon.status === 403, String(anon.status));
+    assert.doesNotMatch(await anon.text(), /s3cret/);
+    assert.ok(buf.length > 0);
+  } finally {
+    await t.close();
+  }
+});

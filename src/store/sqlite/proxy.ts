@@ -8,6 +8,10 @@ export const MAX_PROXY_LIST_LIMIT = 1000;
 
 export interface ProxyRequestRow extends ProxyRequestRecord {
   id: number;
+  /** The credentials its connection sent (SOCKS4 userid, SOCKS5 user/pass, Proxy-Authorization), from proxy_sessions:
+   * null until the connection has ended, or when it sent none. */
+  username?: string | null;
+  password?: string | null;
 }
 
 export interface ProxyRequestFilter {
@@ -83,6 +87,7 @@ function rowToRequest(r: Record<string, unknown>): ProxyRequestRow {
     outcome: r.outcome as ProxyOutcome,
     status: (r.status as number | null) ?? null,
     bodyBytes: (r.body_bytes as number | null) ?? 0,
+    ...(r.session_username === undefined ? {} : { username: (r.session_username as string | null) ?? null, password: (r.session_password as string | null) ?? null }),
   };
 }
 
@@ -114,15 +119,21 @@ function limitOf(n: number | undefined): number {
 export function listProxyRequests(reader: StoreReader, f: ProxyRequestFilter = {}): ProxyRequestRow[] {
   const clauses: string[] = [];
   const params: unknown[] = [];
-  if (f.sessionId !== undefined) (clauses.push("session_id = ?"), params.push(f.sessionId));
-  if (f.srcIp !== undefined) (clauses.push("src_ip = ?"), params.push(f.srcIp));
-  if (f.outcome !== undefined) (clauses.push("outcome = ?"), params.push(f.outcome));
-  if (f.protocol !== undefined) (clauses.push("protocol = ?"), params.push(f.protocol));
-  if (f.since !== undefined) (clauses.push("at >= ?"), params.push(f.since));
-  if (f.before !== undefined) (clauses.push("id < ?"), params.push(f.before));
+  if (f.sessionId !== undefined) (clauses.push("r.session_id = ?"), params.push(f.sessionId));
+  if (f.srcIp !== undefined) (clauses.push("r.src_ip = ?"), params.push(f.srcIp));
+  if (f.outcome !== undefined) (clauses.push("r.outcome = ?"), params.push(f.outcome));
+  if (f.protocol !== undefined) (clauses.push("r.protocol = ?"), params.push(f.protocol));
+  if (f.since !== undefined) (clauses.push("r.at >= ?"), params.push(f.since));
+  if (f.before !== undefined) (clauses.push("r.id < ?"), params.push(f.before));
   const where = clauses.length ? "WHERE " + clauses.join(" AND ") : "";
+  // The credentials are the connection's (proxy_sessions, by its primary key): one look-up per row of the page.
   return reader
-    .all<Record<string, unknown>>(`SELECT * FROM proxy_requests ${where} ORDER BY id DESC LIMIT ?`, ...params, limitOf(f.limit))
+    .all<Record<string, unknown>>(
+      `SELECT r.*, s.username AS session_username, s.password AS session_password FROM proxy_requests r
+         LEFT JOIN proxy_sessions s ON s.id = r.session_id ${where} ORDER BY r.id DESC LIMIT ?`,
+      ...params,
+      limitOf(f.limit),
+    )
     .map(rowToRequest);
 }
 

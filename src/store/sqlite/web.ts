@@ -18,11 +18,56 @@ export interface WebMessageFilter {
   q?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;
-  before?: number | undefined;
+  /** The keyset cursor of the page before (cursorOf's values for the last row shown). */
+  after?: CursorValues | undefined;
+  sort?: MessageSort | undefined;
+  order?: "asc" | "desc" | undefined;
   limit: number;
 }
 
+/** Columns a message list can be sorted by; each sorts by these columns and then id, and has an index that ends so. */
+export const MESSAGE_SORTS = {
+  received: ["received_at"],
+  size: ["size"],
+  source: ["src_ip", "received_at"],
+} as const satisfies Record<string, readonly string[]>;
+export type MessageSort = keyof typeof MESSAGE_SORTS;
+export type CursorValues = Array<string | number>;
+
+/** Matches counted at most for a list's total (COUNT over an index range: ~10 ms per 100k rows). */
+export const MAX_COUNTED = 100_000;
+
 const SUMMARY_COLUMNS = "id, received_at, src_ip, mail_from, rcpt_to, subject, kind, size, session_id, body_stored, channel, confidence";
+/** The verdict fields the relay-test list shows, read from its JSON for the rows of one page only. */
+const VERDICT_COLUMNS = `json_extract(messages.verdict, '$.testedIps') AS tested_ips, json_extract(messages.verdict, '$.matchesSensor') AS matches_sensor,
+  json_extract(messages.verdict, '$.tester') AS tester, json_extract(messages.verdict, '$.score') AS score,
+  COALESCE(json_array_length(messages.verdict, '$.dropboxes'), 0) AS dropbox_count`;
+
+const SORT_ROW_KEYS: Record<string, keyof MessageSummary> = { received_at: "receivedAt", size: "size", src_ip: "srcIp" };
+
+/** The cursor values of a row under a sort: its sort columns, then its id. */
+export function cursorOf(m: MessageSummary, sort: MessageSort = "received"): CursorValues {
+  return [...MESSAGE_SORTS[sort].map((c) => m[SORT_ROW_KEYS[c]!] as string | number), m.id];
+}
+
+/** An opaque cursor (base64url of the values) for the `next` of a page. */
+export function encodeCursor(values: CursorValues): string {
+  return Buffer.from(JSON.stringify(values)).toString("base64url");
+}
+
+/** The values of a cursor made by encodeCursor for this sort, or null when it is not one. */
+export function decodeCursor(s: string, sort: MessageSort = "received"): CursorValues | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(s, "base64url").toString("utf8"));
+  } catch {
+    return null;
+  }
+  const cols = MESSAGE_SORTS[sort];
+  if (!Array.isArray(v) || v.length !== cols.length + 1) return null;
+  const ok = v.every((x, i) => (i < cols.length && cols[i] === "src_ip" ? typeof x === "string" && x.length <= 64 : Number.isSafeInteger(x)));
+  return ok ? (v as CursorValues) : null;
+}
 
 function parseJsonArray(s: unknown): string[] {
   if (typeof s !== "string") return [];
@@ -48,6 +93,15 @@ function toSummary(r: Record<string, unknown>): MessageSummary {
     bodyStored: r.body_stored === 1,
     channel: (r.channel as string | undefined) ?? "direct",
     confidence: (r.confidence as MessageSummary["confidence"] | undefined) ?? null,
+    ...(r.dropbox_count === undefined
+      ? {}
+      : {
+          testedIps: parseJsonArray(r.tested_ips),
+          matchesSensor: r.matches_sensor === null || r.matches_sensor === undefined ? null : r.matches_sensor === 1,
+          tester: (r.tester as string | null) ?? null,
+          score: (r.score as number | null) ?? null,
+          dropboxCount: r.dropbox_count as number,
+        }),
   };
 }
 
@@ -65,25 +119,29 @@ export function ftsQuery(q: string): string | null {
   return words.map((w) => `"${w}"*`).join(" ");
 }
 
-/** Newest first (by id); `before` is the cursor. */
-export function searchMessages(r: StoreReader, f: WebMessageFilter): MessageSummary[] {
+interface MessageQuery {
+  from: string;
+  where: string;
+  params: unknown[];
+}
+
+/** FROM and WHERE of a message list (null: a search with nothing searchable in it, so no rows). */
+function messageQuery(f: WebMessageFilter): MessageQuery | null {
   const clauses: string[] = [];
   let from = "messages";
-  let order = "id";
   const params: unknown[] = [];
-  if (f.kind !== undefined) (clauses.push("kind = ?"), params.push(f.kind));
-  if (f.srcIp !== undefined) (clauses.push("src_ip = ?"), params.push(f.srcIp));
-  if (f.channel !== undefined) (clauses.push("channel = ?"), params.push(f.channel));
-  if (f.sessionId !== undefined) (clauses.push("session_id = ?"), params.push(f.sessionId));
-  if (f.since !== undefined) (clauses.push("received_at >= ?"), params.push(f.since));
-  if (f.until !== undefined) (clauses.push("received_at < ?"), params.push(f.until));
+  if (f.kind !== undefined) (clauses.push("messages.kind = ?"), params.push(f.kind));
+  if (f.srcIp !== undefined) (clauses.push("messages.src_ip = ?"), params.push(f.srcIp));
+  if (f.channel !== undefined) (clauses.push("messages.channel = ?"), params.push(f.channel));
+  if (f.sessionId !== undefined) (clauses.push("messages.session_id = ?"), params.push(f.sessionId));
+  if (f.since !== undefined) (clauses.push("messages.received_at >= ?"), params.push(f.since));
+  if (f.until !== undefined) (clauses.push("messages.received_at < ?"), params.push(f.until));
   if (f.q !== undefined) {
     const match = ftsQuery(f.q);
-    if (match === null) return [];
-    // FTS5 drives, newest rowid first, the cursor bounding its rowids: it stops after `limit` hits instead of
-    // materialising every match (1M messages, a common word with a cursor: p95 150 ms -> < 10 ms; bench/web.mjs).
+    if (match === null) return null;
+    // FTS5 finds the matches; they are then sorted by the list's order (a common word over 1M messages sorts all of
+    // its matches: the price of a list in received order rather than insertion order).
     from = "messages_fts JOIN messages ON messages.id = messages_fts.rowid";
-    order = "messages_fts.rowid";
     clauses.push("messages_fts MATCH ?");
     params.push(match);
     if (f.dropbox !== undefined) {
@@ -91,20 +149,51 @@ export function searchMessages(r: StoreReader, f: WebMessageFilter): MessageSumm
       params.push(f.dropbox);
     }
   } else if (f.dropbox !== undefined) {
-    // message_dropboxes (migration 009) drives the same way, newest message first, so the walk stops after `limit`
-    // rows however rare the dropbox (a json_each over each relay-test verdict, newest first, read up to all of them:
-    // 1M messages, one of the 20 busiest dropboxes p95 48 ms).
+    // message_dropboxes (migration 009) drives: one dropbox's messages, sorted (even the busiest is a few thousand).
     from = "message_dropboxes CROSS JOIN messages ON messages.id = message_dropboxes.message_id";
-    order = "message_dropboxes.message_id";
     clauses.push("message_dropboxes.address = lower(?)");
     params.push(f.dropbox);
   }
-  if (f.before !== undefined) (clauses.push(`${order} < ?`), params.push(f.before));
-  const where = clauses.length ? "WHERE " + clauses.join(" AND ") : "";
+  return { from, where: clauses.length ? "WHERE " + clauses.join(" AND ") : "", params };
+}
+
+/**
+ * A page of messages, newest received first by default (then by id), or sorted by size or source; `after` is the
+ * keyset cursor of the previous page (cursorOf its last row). Every sort walks an index that ends in its columns and
+ * the rowid (migrations 001, 013), so a page costs `limit` rows however many match.
+ */
+export function searchMessages(r: StoreReader, f: WebMessageFilter): MessageSummary[] {
+  const mq = messageQuery(f);
+  if (mq === null) return [];
+  const sort = f.sort ?? "received";
+  const dir = f.order === "asc" ? "ASC" : "DESC";
+  const keys = [...MESSAGE_SORTS[sort].map((c) => `messages.${c}`), "messages.id"];
+  let where = mq.where;
+  const params = [...mq.params];
+  if (f.after !== undefined && f.after.length === keys.length) {
+    where += `${where ? " AND" : "WHERE"} (${keys.join(", ")}) ${dir === "DESC" ? "<" : ">"} (${keys.map(() => "?").join(", ")})`;
+    params.push(...f.after);
+  }
   const limit = Math.min(Math.max(1, f.limit), MAX_WEB_LIMIT);
+  const columns = SUMMARY_COLUMNS.split(", ").map((c) => `messages.${c}`).join(", ") + ", " + VERDICT_COLUMNS;
   return r
-    .all<Record<string, unknown>>(`SELECT ${SUMMARY_COLUMNS.split(", ").map((c) => `messages.${c}`).join(", ")} FROM ${from} ${where} ORDER BY ${order} DESC LIMIT ?`, ...params, limit)
+    .all<Record<string, unknown>>(`SELECT ${columns} FROM ${mq.from} ${where} ORDER BY ${keys.map((k) => `${k} ${dir}`).join(", ")} LIMIT ?`, ...params, limit)
     .map(toSummary);
+}
+
+/** How many messages a filter matches, counted up to MAX_COUNTED (capped: true when there are more). The unfiltered
+ * and kind-only totals come from the store's counters (migration 009). */
+export function countMessages(r: StoreReader, f: Omit<WebMessageFilter, "limit" | "after" | "sort" | "order">): { total: number; capped: boolean } {
+  const only = Object.entries(f).filter(([, v]) => v !== undefined).map(([k]) => k);
+  if (only.length === 0 || (only.length === 1 && only[0] === "kind" && f.kind !== "unknown")) {
+    const t = totals(r);
+    const n = f.kind === undefined ? t.messages : f.kind === "relay-test" ? t.relayTests : f.kind === "spam" ? t.spam : t.other;
+    return { total: n, capped: false };
+  }
+  const mq = messageQuery(f as WebMessageFilter);
+  if (mq === null) return { total: 0, capped: false };
+  const n = r.get<{ n: number }>(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${mq.from} ${mq.where} LIMIT ?)`, ...mq.params, MAX_COUNTED + 1)!.n;
+  return { total: Math.min(n, MAX_COUNTED), capped: n > MAX_COUNTED };
 }
 
 export function messageTextBody(r: StoreReader, id: number): string | null {

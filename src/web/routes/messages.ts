@@ -1,12 +1,15 @@
 // Stored messages: the list and its search (a redacted, scan-bounded search for anonymous viewers), one message with
 // its session and deliveries, and, for signed-in users, its raw bytes, sanitized HTML and attachments.
 import { z } from "zod";
-import { MAX_WEB_LIMIT, messageTextBody, searchMessages, type MessageSummary } from "../../store/sqlite/web.js";
+import {
+  countMessages, cursorOf, decodeCursor, encodeCursor, MAX_WEB_LIMIT, MESSAGE_SORTS, messageTextBody, searchMessages, type CursorValues, type MessageSort,
+  type MessageSummary,
+} from "../../store/sqlite/web.js";
 import { listDeliveries } from "../../store/sqlite/delivery.js";
 import type { MessageRow, StoreReader } from "../../store/types.js";
 import { emptyQuery, HttpError, ipParam, KINDS, timeParam } from "../http.js";
 import { attachmentContent, contentDisposition, htmlPart } from "../parts.js";
-import { get, json, page, query, toPublicMessage, viewJson, type Ctx, type Route } from "../route.js";
+import { get, json, query, toPublicMessage, viewJson, type Ctx, type Route } from "../route.js";
 import { sanitizeMailHtml } from "../sanitize.js";
 
 /** Relay tests one anonymous search reads at most (it matches the redacted fields, so it cannot use the index). */
@@ -24,37 +27,58 @@ const messagesQuery = z
     since: timeParam.optional(),
     until: timeParam.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    before: z.coerce.number().int().positive().optional(),
+    /** The `next` of the page before: an opaque keyset cursor for the same sort and order. */
+    before: z.string().min(1).max(400).optional(),
+    sort: z.enum(Object.keys(MESSAGE_SORTS) as [MessageSort, ...MessageSort[]]).default("received"),
+    order: z.enum(["asc", "desc"]).default("desc"),
   })
   .strict();
+
+type MessagesQuery = z.infer<typeof messagesQuery>;
+
+function cursorParam(q: MessagesQuery): CursorValues | undefined {
+  if (q.before === undefined) return undefined;
+  const v = decodeCursor(q.before, q.sort);
+  if (v === null) throw new HttpError(400, "before: not a cursor of this list's sort (use the `next` of the page before)");
+  return v;
+}
+
+/** A page and the cursor of the next one (null when this page was not full). */
+function listPage(items: MessageSummary[], q: MessagesQuery): { items: MessageSummary[]; next: string | null } {
+  const last = items[items.length - 1];
+  return { items, next: items.length === q.limit && last ? encodeCursor(cursorOf(last, q.sort)) : null };
+}
 
 /**
  * Search for anonymous viewers: matches only what they are shown (the redacted subject and addresses), never the
  * hidden local parts, so it cannot be an oracle for them. It reads relay tests newest first, at most
  * PUBLIC_SEARCH_SCAN_ROWS of them a request; `next` resumes where the read stopped.
  */
-function publicSearch(reader: StoreReader, q: z.infer<typeof messagesQuery>): { items: MessageSummary[]; next: string | null } {
+function publicSearch(reader: StoreReader, q: MessagesQuery): { items: MessageSummary[]; next: string | null; total: null } {
   const words = (q.q ?? "").toLowerCase().split(/\s+/).filter((w) => w !== "");
   const dropbox = q.dropbox?.toLowerCase();
   const items: MessageSummary[] = [];
-  let before = q.before;
+  let after = cursorParam(q);
   let scanned = 0;
+  const next = (): string | null => (after === undefined ? null : encodeCursor(after));
   while (items.length < q.limit && scanned < PUBLIC_SEARCH_SCAN_ROWS) {
     const want = Math.min(MAX_WEB_LIMIT, PUBLIC_SEARCH_SCAN_ROWS - scanned);
-    const batch = searchMessages(reader, { kind: "relay-test", srcIp: q.src_ip, channel: q.channel, since: q.since, until: q.until, before, limit: want });
+    const batch = searchMessages(reader, {
+      kind: "relay-test", srcIp: q.src_ip, channel: q.channel, since: q.since, until: q.until, after, sort: q.sort, order: q.order, limit: want,
+    });
     for (const m of batch) {
       scanned++;
-      before = m.id;
+      after = cursorOf(m, q.sort);
       const p = toPublicMessage(m);
       const text = [p.subject ?? "", p.mailFrom ?? "", ...p.rcptTo].join("\n").toLowerCase();
       if (!words.every((w) => text.includes(w))) continue;
       if (dropbox !== undefined && !p.rcptTo.some((r) => r.toLowerCase() === dropbox)) continue;
       items.push(p);
-      if (items.length === q.limit) return { items, next: String(p.id) };
+      if (items.length === q.limit) return { items, next: next(), total: null };
     }
-    if (batch.length < want) return { items, next: null };
+    if (batch.length < want) return { items, next: null, total: null };
   }
-  return { items, next: before === undefined ? null : String(before) };
+  return { items, next: next(), total: null };
 }
 
 /** The message, 404 when there is none or an anonymous viewer asks for one that is not a relay test. */
@@ -90,7 +114,7 @@ export function createMessageRoutes({ reader }: { reader: StoreReader }): Route[
         json(c, publicSearch(reader, q));
         return;
       }
-      const items = searchMessages(reader, {
+      const filter = {
         kind: publicOnly ? "relay-test" : q.kind,
         srcIp: q.src_ip,
         channel: q.channel,
@@ -98,10 +122,11 @@ export function createMessageRoutes({ reader }: { reader: StoreReader }): Route[
         q: q.q,
         since: q.since,
         until: q.until,
-        before: q.before,
-        limit: q.limit,
-      });
-      json(c, page(c.redact ? items.map(toPublicMessage) : items, q.limit));
+      } as const;
+      const items = searchMessages(reader, { ...filter, after: cursorParam(q), sort: q.sort, order: q.order, limit: q.limit });
+      const { total, capped } = countMessages(reader, filter);
+      const p = listPage(items, q);
+      json(c, { ...p, items: c.redact ? p.items.map(toPublicMessage) : p.items, total, totalCapped: capped });
     }),
     get(/^\/api\/v1\/messages\/(\d{1,15})$/, "public", async (c) => {
       query(c, emptyQuery);
