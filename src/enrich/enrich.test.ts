@@ -6,7 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { connect } from "node:net";
 import { writeMmdb } from "../../test/helpers/mmdb-writer.js";
+import { startSensor } from "../../test/helpers/sensor.js";
 import { ConfigError } from "../config/load.js";
 import { createEnricher, geoField } from "./index.js";
 
@@ -28,6 +30,9 @@ before(() => {
     ]),
   );
   writeFileSync(join(dir, "junk.mmdb"), "not a database at all");
+  // loopback stands in for a public source in the sensor test (only loopback is a traffic target in tests)
+  writeFileSync(join(dir, "lo-country.mmdb"), writeMmdb("GeoLite2-City", [["127.0.0.0/8", { country: { iso_code: "ZZ" } }]]));
+  writeFileSync(join(dir, "lo-asn.mmdb"), writeMmdb("GeoLite2-ASN", [["127.0.0.0/8", { autonomous_system_number: 64512, autonomous_system_organization: "Loopback AS" }]]));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -102,4 +107,25 @@ describe("enrichment", () => {
     for (let i = 0; i < 50; i++) e.lookup(`198.51.100.${i}`);
     assert.deepEqual(e.lookup("198.51.100.1"), { country: "NL", asn: 64500, asnName: "Example Net B.V." });
   });
+});
+
+it("puts geo into the SMTP and proxy connect events", async () => {
+  const t = await startSensor({ enrich: { countryDb: join(dir, "lo-country.mmdb"), asnDb: join(dir, "lo-asn.mmdb") }, proxyListen: ["127.0.0.1:0"] });
+  try {
+    const want = { country: "ZZ", asn: 64512, as_name: "Loopback AS" };
+    for (const l of t.sensor.listeners.filter((x) => x.kind === "smtp" || x.kind === "proxy")) {
+      const s = connect(l.port, "127.0.0.1");
+      s.on("error", () => {});
+      await t.waitEvent(l.kind === "smtp" ? "smtp.session.connect" : "proxy.session.connect");
+      s.destroy();
+    }
+    assert.deepEqual((await t.waitEvent("smtp.session.connect")).geo, want);
+    assert.deepEqual((await t.waitEvent("proxy.session.connect")).geo, want);
+  } finally {
+    await t.close();
+  }
+});
+
+it("refuses to start a sensor with an unreadable enrich.asnDb", async () => {
+  await assert.rejects(startSensor({ enrich: { asnDb: join(dir, "nope.mmdb") } }), (err: unknown) => err instanceof ConfigError && err.key === "enrich.asnDb");
 });

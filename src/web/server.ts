@@ -8,6 +8,7 @@ import type { Dispatcher } from "../events/dispatcher.js";
 import { formatHostPort, isLoopback, listenOn, lookupAll, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
 import { ConfigError } from "../config/load.js";
 import type { StoreReader } from "../store/types.js";
+import type { Enricher } from "../enrich/index.js";
 import { createJsonServer, DATA_CSP, HttpError, sendJsonBody } from "./http.js";
 import { createAuth } from "./auth.js";
 import { createGuard } from "./guard.js";
@@ -43,6 +44,8 @@ export interface WebServerOptions {
   reader: StoreReader;
   events: Dispatcher;
   activeSessions: () => number;
+  /** Offline country/AS of source addresses shown on lists, source pages and the dashboard; null: none. */
+  enricher?: Enricher | null;
   /** Messages the analysis pool gave up (for the metric); absent where there is no pool. */
   analysisGivenUp?: () => number;
   killSwitch?: KillSwitch | null;
