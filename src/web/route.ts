@@ -25,13 +25,25 @@ export interface Ctx {
   redact: boolean;
 }
 
+export type Handler = (c: Ctx) => Promise<void> | void;
+
 export interface Route {
   method: "GET" | "POST";
   path: RegExp;
   access: Access;
   /** Defaults to "data". */
   csp?: CspKind;
-  handler: (c: Ctx) => Promise<void> | void;
+  handler: Handler;
+}
+
+/** A GET route (it answers HEAD too); `path` is anchored, its groups become `c.params`. */
+export function get(path: RegExp, access: Access, handler: Handler, opts: { csp?: CspKind } = {}): Route {
+  return { method: "GET", path, access, handler, ...opts };
+}
+
+/** A POST route: the handler runs the same-origin/CSRF checks it needs (guard.ts) before acting. */
+export function post(path: RegExp, access: Access, handler: Handler): Route {
+  return { method: "POST", path, access, handler };
 }
 
 /** A 200 JSON answer (the security headers are already set by the server). */

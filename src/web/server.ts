@@ -1,8 +1,6 @@
-// The web UI and JSON API on node:http: a route table, zod-validated queries, auth/CSRF, strict CSP on every answer.
-// It reads the store and follows events; it never writes protocol state.
-import { readFileSync } from "node:fs";
+// The web UI and JSON API on node:http: composes the route modules (routes/, one per resource), checks access, sets the
+// security headers (strict CSP) on every answer and maps errors to JSON. It reads the store; it never writes protocol state.
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { createRequire } from "node:module";
 import type { Config } from "../config/schema.js";
 import type { Dispatcher } from "../events/dispatcher.js";
 import { formatHostPort, isLoopback, listenOn, lookupAll, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
@@ -12,17 +10,18 @@ import type { Enricher } from "../enrich/index.js";
 import { createJsonServer, DATA_CSP, HttpError, sendJsonBody } from "./http.js";
 import { createAuth } from "./auth.js";
 import { createGuard } from "./guard.js";
-import { createMessageRoutes } from "./routes/messages.js";
-import { createSessionRoutes } from "./routes/sessions.js";
-import { createSourceRoutes } from "./routes/sources.js";
-import { createDropboxRoutes } from "./routes/dropboxes.js";
-import { createDeliveryRoutes, type KillSwitch } from "./routes/deliveries.js";
-import { createProxyRoutes } from "./routes/proxy.js";
-import { createStatsRoutes } from "./routes/stats.js";
 import { createAuthRoutes } from "./routes/auth.js";
 import { createConfigRoutes } from "./routes/config.js";
+import { createDeliveryRoutes, type KillSwitch } from "./routes/deliveries.js";
+import { createDropboxRoutes } from "./routes/dropboxes.js";
 import { createLiveRoutes, publicLiveEvent } from "./routes/live.js";
+import { createMessageRoutes } from "./routes/messages.js";
 import { createOpsRoutes } from "./routes/ops.js";
+import { createProxyRoutes } from "./routes/proxy.js";
+import { createSessionRoutes } from "./routes/sessions.js";
+import { createSourceRoutes } from "./routes/sources.js";
+import { createStatsRoutes } from "./routes/stats.js";
+import { createUiRoutes } from "./routes/ui.js";
 import type { Ctx, CspKind, Route } from "./route.js";
 import { createLiveHub } from "./live.js";
 import { createMetrics } from "./metrics.js";
@@ -59,11 +58,8 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-// ---------- query validation
-
 /** Whole-request time limit of the web UI/API. */
 const WEB_REQUEST_TIMEOUT_MS = 60_000;
-
 
 // ---------- security headers
 
@@ -86,28 +82,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   sendJsonBody(res, status, body);
 }
 
-// ---------- assets
-
-const ASSET_DIR = new URL("./assets/", import.meta.url);
-const require = createRequire(import.meta.url);
-
-interface Asset {
-  type: string;
-  body: Buffer;
-}
-
-function loadAssets(): Map<string, Asset> {
-  const m = new Map<string, Asset>();
-  const add = (name: string, type: string, path: string | URL) => m.set(name, { type, body: readFileSync(path) });
-  add("app.js", "text/javascript; charset=utf-8", new URL("app.js", ASSET_DIR));
-  add("app.css", "text/css; charset=utf-8", new URL("app.css", ASSET_DIR));
-  add("uplot.esm.js", "text/javascript; charset=utf-8", require.resolve("uplot/dist/uPlot.esm.js"));
-  add("uplot.min.css", "text/css; charset=utf-8", require.resolve("uplot/dist/uPlot.min.css"));
-  return m;
-}
-
-const UI_PAGES = /^\/(?:|login|messages|messages\/\d+|sessions\/[A-Za-z0-9_.:-]+|sources\/[0-9A-Fa-f.:]+|dropboxes|deliveries|proxy|config)$/;
-
 // ---------- the server
 
 export function createWebServer(o: WebServerOptions): WebServer {
@@ -122,42 +96,21 @@ export function createWebServer(o: WebServerOptions): WebServer {
   });
   o.events.addSink(hub.sink);
   const metrics = createMetrics({ events: o.events, activeSessions: o.activeSessions, sseClients: () => hub.clients, analysisGivenUp: o.analysisGivenUp });
-  const assets = loadAssets();
-  const indexHtml = readFileSync(new URL("index.html", ASSET_DIR));
 
+  // Each module registers its own routes (like Hono sub-apps mounted with app.route()); their paths do not overlap.
   const routes: Route[] = [
+    ...createUiRoutes(),
     ...createOpsRoutes({ metrics }),
-    ...createLiveRoutes({ hub }),
-    ...createConfigRoutes({ config }),
     ...createAuthRoutes({ guard, publicView: config.web.public, sessionTtlMs: config.web.sessionTtlMs }),
     ...createStatsRoutes({ reader, activeSessions: o.activeSessions }),
-    ...createProxyRoutes({ reader }),
-    ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
-    ...createDropboxRoutes({ reader }),
-    ...createSourceRoutes({ reader }),
-    ...createSessionRoutes({ reader }),
     ...createMessageRoutes({ reader }),
-    {
-      method: "GET",
-      path: /^\/assets\/([a-z.]+)$/,
-      access: "open",
-      handler(c) {
-        const a = assets.get(c.params[0]!);
-        if (!a) throw new HttpError(404, "not found");
-        c.res.writeHead(200, { "Content-Type": a.type, "Cache-Control": "no-cache", "Content-Length": a.body.length });
-        c.res.end(a.body);
-      },
-    },
-    {
-      method: "GET",
-      path: UI_PAGES,
-      access: "open",
-      csp: "ui",
-      handler(c) {
-        c.res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Length": indexHtml.length });
-        c.res.end(indexHtml);
-      },
-    },
+    ...createSessionRoutes({ reader }),
+    ...createSourceRoutes({ reader }),
+    ...createDropboxRoutes({ reader }),
+    ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
+    ...createProxyRoutes({ reader }),
+    ...createLiveRoutes({ hub }),
+    ...createConfigRoutes({ config }),
   ];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,7 +1,7 @@
 // The effective configuration for signed-in users, with anything secret-looking (passwords, tokens, hashes) masked.
 import type { Config } from "../../config/schema.js";
 import { emptyQuery } from "../http.js";
-import { json, query, type Route } from "../route.js";
+import { get, json, query, type Route } from "../route.js";
 
 const SECRET_KEY = /pass|secret|token|hash|credential|apikey|api_key|private/i;
 
@@ -15,14 +15,9 @@ export function maskConfig(v: unknown, key = ""): unknown {
 
 export function createConfigRoutes({ config }: { config: Config }): Route[] {
   return [
-    {
-      method: "GET",
-      path: /^\/api\/v1\/config$/,
-      access: "admin",
-      handler(c) {
-        query(c, emptyQuery);
-        json(c, maskConfig(config));
-      },
-    },
+    get(/^\/api\/v1\/config$/, "admin", (c) => {
+      query(c, emptyQuery);
+      json(c, maskConfig(config));
+    }),
   ];
 }

@@ -3,7 +3,7 @@
 import type { StoreReader } from "../../store/types.js";
 import { emptyQuery, HttpError } from "../http.js";
 import type { LiveHub } from "../live.js";
-import { query, toPublicMessage, type Route } from "../route.js";
+import { get, query, toPublicMessage, type Route } from "../route.js";
 
 /** What an anonymous viewer's live feed gets for an event: a stored relay test as the public list shows it, and
  * nothing else (no sessions, no spam, no source addresses the public pages do not show). */
@@ -20,14 +20,9 @@ export function publicLiveEvent(reader: StoreReader, e: Record<string, unknown>)
 
 export function createLiveRoutes({ hub }: { hub: LiveHub }): Route[] {
   return [
-    {
-      method: "GET",
-      path: /^\/api\/v1\/events$/,
-      access: "public",
-      handler(c) {
-        query(c, emptyQuery);
-        if (!hub.attach(c.res, { level: c.viewer.level === "admin" ? "admin" : "public" })) throw new HttpError(503, "too many live clients");
-      },
-    },
+    get(/^\/api\/v1\/events$/, "public", (c) => {
+      query(c, emptyQuery);
+      if (!hub.attach(c.res, { level: c.viewer.level === "admin" ? "admin" : "public" })) throw new HttpError(503, "too many live clients");
+    }),
   ];
 }

@@ -6,7 +6,7 @@ import { listDeliveries } from "../../store/sqlite/delivery.js";
 import type { MessageRow, StoreReader } from "../../store/types.js";
 import { emptyQuery, HttpError, ipParam, KINDS, timeParam } from "../http.js";
 import { attachmentContent, contentDisposition, htmlPart } from "../parts.js";
-import { json, page, query, toPublicMessage, viewJson, type Ctx, type Route } from "../route.js";
+import { get, json, page, query, toPublicMessage, viewJson, type Ctx, type Route } from "../route.js";
 import { sanitizeMailHtml } from "../sanitize.js";
 
 /** Relay tests one anonymous search reads at most (it matches the redacted fields, so it cannot use the index). */
@@ -82,103 +82,77 @@ function getRawOf(reader: StoreReader, id: number): Buffer {
 
 export function createMessageRoutes({ reader }: { reader: StoreReader }): Route[] {
   return [
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages$/,
-      access: "public",
-      handler(c) {
-        const q = query(c, messagesQuery);
-        const publicOnly = c.viewer.level !== "admin";
-        if (publicOnly && q.kind !== undefined && q.kind !== "relay-test") throw new HttpError(403, "the public view shows relay tests only");
-        if (publicOnly && (q.q !== undefined || q.dropbox !== undefined)) {
-          json(c, publicSearch(reader, q));
-          return;
-        }
-        const items = searchMessages(reader, {
-          kind: publicOnly ? "relay-test" : q.kind,
-          srcIp: q.src_ip,
-          channel: q.channel,
-          dropbox: q.dropbox,
-          q: q.q,
-          since: q.since,
-          until: q.until,
-          before: q.before,
-          limit: q.limit,
-        });
-        json(c, page(c.redact ? items.map(toPublicMessage) : items, q.limit));
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages\/(\d{1,15})$/,
-      access: "public",
-      async handler(c) {
-        query(c, emptyQuery);
-        const m = getMessage(reader, c, c.params[0]!);
-        const session = reader.getSession(m.sessionId);
-        const body = {
-          ...m,
-          textBody: messageTextBody(reader, m.id),
-          hasHtml: m.bodyStored && (await hasHtmlPart(reader, m)),
-          attachments: m.attachments.map((a, i) => ({ ...a, index: i })),
-          session: session ? { id: session.id, startedAt: session.startedAt, tls: session.tls, helo: session.helo } : null,
-          delivery: listDeliveries(reader, { limit: MAX_DELIVERIES_PER_MESSAGE, messageId: m.id }),
-        };
-        viewJson(c, body);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages\/(\d{1,15})\/raw$/,
-      access: "admin",
-      handler(c) {
-        query(c, emptyQuery);
-        const m = getMessage(reader, c, c.params[0]!);
-        const raw = getRawOf(reader, m.id);
-        c.res.writeHead(200, {
-          "Content-Type": "text/plain; charset=utf-8",
-          "Content-Disposition": "inline",
-          "Cache-Control": "no-store",
-          "Content-Length": raw.length,
-        });
-        c.res.end(raw);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages\/(\d{1,15})\/html$/,
-      access: "admin",
-      csp: "mail",
-      async handler(c) {
-        query(c, emptyQuery);
-        const m = getMessage(reader, c, c.params[0]!);
-        const html = await htmlPart(getRawOf(reader, m.id));
-        if (html === null) throw new HttpError(404, "this message has no HTML part");
-        const doc =
-          '<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"></head><body>' +
-          sanitizeMailHtml(html) +
-          "</body></html>";
-        c.res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(doc) });
-        c.res.end(doc);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/messages\/(\d{1,15})\/attachments\/(\d{1,4})$/,
-      access: "admin",
-      async handler(c) {
-        query(c, emptyQuery);
-        const m = getMessage(reader, c, c.params[0]!);
-        const a = await attachmentContent(getRawOf(reader, m.id), Number(c.params[1]));
-        if (!a) throw new HttpError(404, "no such attachment");
-        c.res.writeHead(200, {
-          "Content-Type": "application/octet-stream",
-          "Content-Disposition": contentDisposition("attachment", a.filename),
-          "Cache-Control": "no-store",
-          "Content-Length": a.content.length,
-        });
-        c.res.end(a.content);
-      },
-    },
+    get(/^\/api\/v1\/messages$/, "public", (c) => {
+      const q = query(c, messagesQuery);
+      const publicOnly = c.viewer.level !== "admin";
+      if (publicOnly && q.kind !== undefined && q.kind !== "relay-test") throw new HttpError(403, "the public view shows relay tests only");
+      if (publicOnly && (q.q !== undefined || q.dropbox !== undefined)) {
+        json(c, publicSearch(reader, q));
+        return;
+      }
+      const items = searchMessages(reader, {
+        kind: publicOnly ? "relay-test" : q.kind,
+        srcIp: q.src_ip,
+        channel: q.channel,
+        dropbox: q.dropbox,
+        q: q.q,
+        since: q.since,
+        until: q.until,
+        before: q.before,
+        limit: q.limit,
+      });
+      json(c, page(c.redact ? items.map(toPublicMessage) : items, q.limit));
+    }),
+    get(/^\/api\/v1\/messages\/(\d{1,15})$/, "public", async (c) => {
+      query(c, emptyQuery);
+      const m = getMessage(reader, c, c.params[0]!);
+      const session = reader.getSession(m.sessionId);
+      const body = {
+        ...m,
+        textBody: messageTextBody(reader, m.id),
+        hasHtml: m.bodyStored && (await hasHtmlPart(reader, m)),
+        attachments: m.attachments.map((a, i) => ({ ...a, index: i })),
+        session: session ? { id: session.id, startedAt: session.startedAt, tls: session.tls, helo: session.helo } : null,
+        delivery: listDeliveries(reader, { limit: MAX_DELIVERIES_PER_MESSAGE, messageId: m.id }),
+      };
+      viewJson(c, body);
+    }),
+    get(/^\/api\/v1\/messages\/(\d{1,15})\/raw$/, "admin", (c) => {
+      query(c, emptyQuery);
+      const m = getMessage(reader, c, c.params[0]!);
+      const raw = getRawOf(reader, m.id);
+      c.res.writeHead(200, {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Disposition": "inline",
+        "Cache-Control": "no-store",
+        "Content-Length": raw.length,
+      });
+      c.res.end(raw);
+    }),
+    get(/^\/api\/v1\/messages\/(\d{1,15})\/html$/, "admin", async (c) => {
+      query(c, emptyQuery);
+      const m = getMessage(reader, c, c.params[0]!);
+      const html = await htmlPart(getRawOf(reader, m.id));
+      if (html === null) throw new HttpError(404, "this message has no HTML part");
+      const doc =
+        '<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"></head><body>' +
+        sanitizeMailHtml(html) +
+        "</body></html>";
+      c.res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Content-Length": Buffer.byteLength(doc) });
+      c.res.end(doc);
+    }, { csp: "mail" }),
+    get(/^\/api\/v1\/messages\/(\d{1,15})\/attachments\/(\d{1,4})$/, "admin", async (c) => {
+      query(c, emptyQuery);
+      const m = getMessage(reader, c, c.params[0]!);
+      const a = await attachmentContent(getRawOf(reader, m.id), Number(c.params[1]));
+      if (!a) throw new HttpError(404, "no such attachment");
+      c.res.writeHead(200, {
+        "Content-Type": "application/octet-stream",
+        "Content-Disposition": contentDisposition("attachment", a.filename),
+        "Cache-Control": "no-store",
+        "Content-Length": a.content.length,
+      });
+      c.res.end(a.content);
+    }),
   ];
 }

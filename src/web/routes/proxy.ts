@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { StoreReader } from "../../store/types.js";
 import { listProxyRequests } from "../../store/sqlite/proxy.js";
 import { ipParam, timeParam } from "../http.js";
-import { json, page, query, type Route } from "../route.js";
+import { get, json, page, query, type Route } from "../route.js";
 
 const proxyRequestsQuery = z
   .object({
@@ -16,14 +16,9 @@ const proxyRequestsQuery = z
 
 export function createProxyRoutes({ reader }: { reader: StoreReader }): Route[] {
   return [
-    {
-      method: "GET",
-      path: /^\/api\/v1\/proxy\/requests$/,
-      access: "admin",
-      handler(c) {
-        const q = query(c, proxyRequestsQuery);
-        json(c, page(listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since }), q.limit));
-      },
-    },
+    get(/^\/api\/v1\/proxy\/requests$/, "admin", (c) => {
+      const q = query(c, proxyRequestsQuery);
+      json(c, page(listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since }), q.limit));
+    }),
   ];
 }

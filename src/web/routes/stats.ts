@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { StoreReader } from "../../store/types.js";
 import { attemptStats, listDropboxes, topSources, totals, type SourceSummary } from "../../store/sqlite/web.js";
 import { emptyQuery, HttpError, timeParam } from "../http.js";
-import { json, query, viewJson, type Route } from "../route.js";
+import { get, json, query, viewJson, type Route } from "../route.js";
 
 /** Top sources and dropboxes the dashboard lists. */
 export const DASHBOARD_TOP = 10;
@@ -29,35 +29,25 @@ export function createStatsRoutes({ reader, activeSessions }: { reader: StoreRea
     return topCache.items;
   };
   return [
-    {
-      method: "GET",
-      path: /^\/api\/v1\/summary$/,
-      access: "public",
-      handler(c) {
-        query(c, emptyQuery);
-        const now = Date.now();
-        const body = {
-          // all time: counters kept by the store's triggers (migration 009), one row, no scan
-          totals: totals(reader),
-          last24h: totals(reader, now - 86_400_000),
-          topSources: c.viewer.level === "admin" ? recentTopSources(now) : [],
-          topDropboxes: listDropboxes(reader, DASHBOARD_TOP).items.filter((d) => d.kind === "relay-test"),
-          activeSessions: activeSessions(),
-        };
-        viewJson(c, body);
-      },
-    },
-    {
-      method: "GET",
-      path: /^\/api\/v1\/stats\/attempts$/,
-      access: "public",
-      handler(c) {
-        const q = query(c, statsQuery);
-        const until = q.until ?? Date.now() + 1;
-        const since = q.since ?? 0;
-        if (since >= until) throw new HttpError(400, "since must be before until");
-        json(c, { bucket: q.bucket, series: attemptStats(reader, q.bucket, since, until) });
-      },
-    },
+    get(/^\/api\/v1\/summary$/, "public", (c) => {
+      query(c, emptyQuery);
+      const now = Date.now();
+      const body = {
+        // all time: counters kept by the store's triggers (migration 009), one row, no scan
+        totals: totals(reader),
+        last24h: totals(reader, now - 86_400_000),
+        topSources: c.viewer.level === "admin" ? recentTopSources(now) : [],
+        topDropboxes: listDropboxes(reader, DASHBOARD_TOP).items.filter((d) => d.kind === "relay-test"),
+        activeSessions: activeSessions(),
+      };
+      viewJson(c, body);
+    }),
+    get(/^\/api\/v1\/stats\/attempts$/, "public", (c) => {
+      const q = query(c, statsQuery);
+      const until = q.until ?? Date.now() + 1;
+      const since = q.since ?? 0;
+      if (since >= until) throw new HttpError(400, "since must be before until");
+      json(c, { bucket: q.bucket, series: attemptStats(reader, q.bucket, since, until) });
+    }),
   ];
 }
