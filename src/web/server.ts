@@ -21,6 +21,7 @@ import { createProxyRoutes } from "./routes/proxy.js";
 import { createSessionRoutes } from "./routes/sessions.js";
 import { createSourceRoutes } from "./routes/sources.js";
 import { createStatsRoutes } from "./routes/stats.js";
+import { createCampaignRoutes } from "./routes/campaigns.js";
 import { createUiRoutes } from "./routes/ui.js";
 import type { Ctx, CspKind, Route } from "./route.js";
 import { createLiveHub } from "./live.js";
@@ -102,10 +103,11 @@ export function createWebServer(o: WebServerOptions): WebServer {
     ...createUiRoutes(),
     ...createOpsRoutes({ metrics }),
     ...createAuthRoutes({ guard, publicView: config.web.public, sessionTtlMs: config.web.sessionTtlMs }),
-    ...createStatsRoutes({ reader, activeSessions: o.activeSessions }),
-    ...createMessageRoutes({ reader }),
+    ...createStatsRoutes({ reader, activeSessions: o.activeSessions, enricher: o.enricher ?? null }),
+    ...createCampaignRoutes({ reader, enricher: o.enricher ?? null }),
+    ...createMessageRoutes({ reader, enricher: o.enricher ?? null }),
     ...createSessionRoutes({ reader }),
-    ...createSourceRoutes({ reader }),
+    ...createSourceRoutes({ reader, enricher: o.enricher ?? null }),
     ...createDropboxRoutes({ reader }),
     ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
     ...createProxyRoutes({ reader }),

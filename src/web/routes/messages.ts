@@ -8,6 +8,8 @@ import { emptyQuery, HttpError, ipParam, KINDS, timeParam } from "../http.js";
 import { attachmentContent, contentDisposition, htmlPart } from "../parts.js";
 import { get, json, page, query, toPublicMessage, viewJson, type Ctx, type Route } from "../route.js";
 import { sanitizeMailHtml } from "../sanitize.js";
+import type { Enricher } from "../../enrich/index.js";
+import { withGeo } from "../geo.js";
 
 /** Relay tests one anonymous search reads at most (it matches the redacted fields, so it cannot use the index). */
 export const PUBLIC_SEARCH_SCAN_ROWS = 5_000;
@@ -80,14 +82,15 @@ function getRawOf(reader: StoreReader, id: number): Buffer {
   return raw;
 }
 
-export function createMessageRoutes({ reader }: { reader: StoreReader }): Route[] {
+export function createMessageRoutes({ reader, enricher }: { reader: StoreReader; enricher?: Enricher | null }): Route[] {
   return [
     get(/^\/api\/v1\/messages$/, "public", (c) => {
       const q = query(c, messagesQuery);
       const publicOnly = c.viewer.level !== "admin";
       if (publicOnly && q.kind !== undefined && q.kind !== "relay-test") throw new HttpError(403, "the public view shows relay tests only");
       if (publicOnly && (q.q !== undefined || q.dropbox !== undefined)) {
-        json(c, publicSearch(reader, q));
+        const r = publicSearch(reader, q);
+        json(c, { ...r, items: withGeo(enricher, r.items) });
         return;
       }
       const items = searchMessages(reader, {
@@ -101,7 +104,7 @@ export function createMessageRoutes({ reader }: { reader: StoreReader }): Route[
         before: q.before,
         limit: q.limit,
       });
-      json(c, page(c.redact ? items.map(toPublicMessage) : items, q.limit));
+      json(c, page(withGeo(enricher, c.redact ? items.map(toPublicMessage) : items), q.limit));
     }),
     get(/^\/api\/v1\/messages\/(\d{1,15})$/, "public", async (c) => {
       query(c, emptyQuery);
