@@ -5,7 +5,7 @@ import { request, type IncomingMessage } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { ConfigError, validateConfig } from "../config/load.js";
 import { startSensor, type TestSensor } from "../../test/helpers/sensor.js";
-import { eml, http, RELAY_TEST, SPAM, sendMail, waitSessions, webPort } from "../../test/helpers/web.js";
+import { eml, http, RELAY_TEST, SPAM, sendMail, startSeededSensor, webPort } from "../../test/helpers/web.js";
 import { hashPassword, verifyPassword } from "./auth.js";
 import { sanitizeMailHtml } from "./sanitize.js";
 
@@ -15,11 +15,7 @@ describe("web API", () => {
   let relayId: number;
 
   before(async () => {
-    t = await startSensor();
-    port = webPort(t);
-    relayId = await sendMail(t, "tester@dropbox.example", ["dropbox@dropbox.example"], RELAY_TEST("127.0.0.1"));
-    await sendMail(t, "pills@spam.example", ["victim@example.com", "other@example.com"], SPAM);
-    await waitSessions(t, 2);
+    ({ t, port, relayId } = await startSeededSensor());
   });
   after(async () => t.close());
 

@@ -1,7 +1,7 @@
 // Test helpers for the web UI/API: send a message over real SMTP, fetch from the sensor's web listener, fixtures.
 import assert from "node:assert/strict";
 import { request } from "node:http";
-import type { TestSensor } from "./sensor.js";
+import { startSensor, type TestSensor } from "./sensor.js";
 import { SmtpClient } from "./smtp-client.js";
 
 /** Sends one message over SMTP and waits until it is stored; returns its message id. */
@@ -97,3 +97,12 @@ export const SPAM = eml(
     "",
   ].join("\r\n"),
 );
+
+/** A sensor with defaults holding one relay test and one spam message from 127.0.0.1 (two sessions, both stored). */
+export async function startSeededSensor(): Promise<{ t: TestSensor; port: number; relayId: number; spamId: number }> {
+  const t = await startSensor();
+  const relayId = await sendMail(t, "tester@dropbox.example", ["dropbox@dropbox.example"], RELAY_TEST("127.0.0.1"));
+  const spamId = await sendMail(t, "pills@spam.example", ["victim@example.com", "other@example.com"], SPAM);
+  await waitSessions(t, 2);
+  return { t, port: webPort(t), relayId, spamId };
+}

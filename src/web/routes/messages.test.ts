@@ -2,8 +2,8 @@
 // detail, raw, sanitized HTML, attachments, session transcript, source timeline.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startSensor, type TestSensor } from "../../../test/helpers/sensor.js";
-import { http, RELAY_TEST, SPAM, sendMail, waitSessions, webPort } from "../../../test/helpers/web.js";
+import type { TestSensor } from "../../../test/helpers/sensor.js";
+import { http, startSeededSensor } from "../../../test/helpers/web.js";
 
 // One sensor for the file, holding a relay test and a spam message (each its own session).
 let t: TestSensor;
@@ -12,11 +12,7 @@ let relayId: number;
 let spamId: number;
 
 before(async () => {
-  t = await startSensor();
-  port = webPort(t);
-  relayId = await sendMail(t, "tester@dropbox.example", ["dropbox@dropbox.example"], RELAY_TEST("127.0.0.1"));
-  spamId = await sendMail(t, "pills@spam.example", ["victim@example.com", "other@example.com"], SPAM);
-  await waitSessions(t, 2);
+  ({ t, port, relayId, spamId } = await startSeededSensor());
 });
 after(async () => t.close());
 
