@@ -28,6 +28,9 @@ const fmtBytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFix
 const link = (href, text) => h("a", { href }, text);
 const kindTag = (k) => h(`span.tag.${k}`, {}, k);
 // Relay-test confidence (issue 15): only "certain" is delivered, learned, reported and shared.
+// Offline country and AS of a source address (issue 17): "NL AS64500" with the AS name as its title.
+const geoText = (g) => (g ? [g.country ?? "", g.asn !== null && g.asn !== undefined ? `AS${g.asn}` : ""].filter(Boolean).join(" ") : "");
+const geoTag = (g) => (g ? h("span.geo", { title: g.asnName ?? "" }, geoText(g)) : "");
 const confidenceTag = (c) => (c ? h(`span.tag.confidence-${c}`, { title: c === "certain" ? "acted on" : "shown only, never acted on" }, c) : "");
 
 class ApiError extends Error {
@@ -170,6 +173,7 @@ async function dashboard() {
           ? table(
               [
                 ["source", (r) => link(`/sources/${encodeURIComponent(r.ip)}`, r.ip)],
+                ["country / AS", (r) => geoTag(r.geo)],
                 ["sessions", (r) => r.sessions],
                 ["messages", (r) => r.messages],
                 ["relay tests", (r) => r.relayTests],
@@ -194,11 +198,57 @@ async function dashboard() {
         ),
       ),
     ),
+    me.level === "admin" ? h("div", { id: "tops" }) : null,
     h("h2", {}, "Live"),
     h("div.panel", {}, feed),
   );
+  if (me.level === "admin") await loadTops(document.getElementById("tops"));
   await loadCharts(panels, 365);
   startFeed(feed);
+}
+
+/** The dashboard's top-N tables for signed-in users: countries, ASes, HELO names, testers, AUTH credentials tried. */
+async function loadTops(el) {
+  const t = await api("/api/v1/stats/top");
+  const counts = [
+    ["sources", (r) => r.sources],
+    ["sessions", (r) => r.sessions],
+    ["messages", (r) => r.messages],
+  ];
+  const named = [
+    ["count", (r) => r.count],
+    ["sources", (r) => r.sources],
+    ["last seen", (r) => fmtTime(r.lastSeen)],
+  ];
+  const box = (title, node) => h("div", {}, h("h2", {}, title), node);
+  el.replaceChildren(
+    h(
+      "div.grid2",
+      {},
+      box(`Top countries (${t.days} days)`, table([["country", (r) => r.key], ...counts], t.countries)),
+      box(`Top ASes (${t.days} days)`, table([["AS", (r) => `AS${r.key}`], ["name", (r) => r.name ?? "", { class: "wrap" }], ...counts], t.asns)),
+    ),
+    h(
+      "div.grid2",
+      {},
+      box("Top HELO names", table([["HELO", (r) => r.name, { class: "wrap" }], ...named], t.helos)),
+      box("Top testers", table([["tester", (r) => r.name], ...named], t.testers)),
+    ),
+    t.credentials.length
+      ? box(
+          "AUTH credentials tried",
+          table(
+            [
+              ["mechanism", (r) => r.mechanism ?? ""],
+              ["user", (r) => r.username ?? "", { class: "wrap" }],
+              ["password", (r) => r.password ?? "", { class: "wrap" }],
+              ...named,
+            ],
+            t.credentials,
+          ),
+        )
+      : null,
+  );
 }
 
 function startFeed(feed) {
@@ -267,6 +317,7 @@ async function messages() {
         ["confidence", (r) => confidenceTag(r.confidence)],
         ["via", (r) => r.channel ?? "direct"],
         ["source", (r) => (me.level === "admin" ? link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp) : r.srcIp)],
+        ["geo", (r) => geoTag(r.geo)],
         ["from", (r) => r.mailFrom ?? "<>", { class: "wrap" }],
         ["to", (r) => r.rcptTo.join(", "), { class: "wrap" }],
         ["subject", (r) => r.subject ?? "", { class: "wrap" }],
@@ -276,6 +327,64 @@ async function messages() {
       (r) => ({ class: `kind-${r.kind}` }),
     ),
     data.next ? h("p", {}, link("/messages?" + nextParams.toString(), "Older →")) : null,
+  );
+}
+
+// ---------- campaigns
+
+async function campaigns() {
+  const d = await api("/api/v1/campaigns");
+  const cols = [
+    ["campaign", (r) => link(`/campaigns/${r.id}`, r.template ?? r.subject ?? `#${r.id}`), { class: "wrap" }],
+    ["messages", (r) => r.messages],
+    ["sources", (r) => r.sources],
+    ["joined by", (r) => joinedBy(r.keys)],
+    ["recipients", (r) => r.recipients.map((x) => x.address).join(", "), { class: "wrap" }],
+    ["first seen", (r) => fmtTime(r.firstSeen)],
+    ["last seen", (r) => fmtTime(r.lastSeen)],
+  ];
+  render(
+    h("h1", {}, "Campaigns"),
+    h("p.muted", {}, `Spam of the last ${d.days} days grouped into runs: messages sharing a recipient (dropbox) set, a subject template or a body.`),
+    table(cols, d.items),
+  );
+}
+
+function joinedBy(k) {
+  return [k.rcptSet > 1 ? `recipients ×${k.rcptSet}` : "", k.subjectTemplate > 1 ? `subject ×${k.subjectTemplate}` : "", k.body > 1 ? `body ×${k.body}` : ""].filter(Boolean).join(", ");
+}
+
+async function campaign(id) {
+  const c = await api(`/api/v1/campaigns/${id}`);
+  render(
+    h("h1", {}, `Campaign ${c.template ?? "#" + c.id}`),
+    kv([
+      ["messages", c.messages],
+      ["sources", c.sources],
+      ["first seen", fmtTime(c.firstSeen)],
+      ["last seen", fmtTime(c.lastSeen)],
+      ["joined by", joinedBy(c.keys)],
+      ["subject template", c.template ?? ""],
+    ]),
+    h(
+      "div.grid2",
+      {},
+      h("div", {}, h("h2", {}, "Sources"), table([["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)], ["country / AS", (r) => geoTag(r.geo)], ["messages", (r) => r.messages]], c.srcIps)),
+      h("div", {}, h("h2", {}, "Recipients"), table([["address", (r) => r.address, { class: "wrap" }], ["messages", (r) => r.messages]], c.recipients)),
+    ),
+    h("h2", {}, "Subjects"),
+    h("ul", { id: "campaign-subjects" }, c.subjects.map((s) => h("li", {}, s))),
+    h("h2", {}, "Messages"),
+    table(
+      [
+        ["received", (r) => link(`/messages/${r.id}`, fmtTime(r.receivedAt))],
+        ["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)],
+        ["geo", (r) => geoTag(r.geo)],
+        ["to", (r) => r.rcptTo.join(", "), { class: "wrap" }],
+        ["subject", (r) => r.subject ?? "", { class: "wrap" }],
+      ],
+      c.items,
+    ),
   );
 }
 
@@ -450,6 +559,8 @@ async function source(ip) {
   render(
     h("h1", {}, `Source ${t.ip}`),
     kv([
+      ["country", t.geo?.country ?? "unknown"],
+      ["AS", t.geo && t.geo.asn !== null ? `AS${t.geo.asn} ${t.geo.asnName ?? ""}` : "unknown"],
       ["first seen", fmtTime(t.firstSeen)],
       ["last seen", fmtTime(t.lastSeen)],
       ["sessions", t.sessionCount],
@@ -557,6 +668,8 @@ async function route() {
   if ((m = /^\/sessions\/(.+)$/.exec(p))) return session(decodeURIComponent(m[1]));
   if ((m = /^\/sources\/(.+)$/.exec(p))) return source(decodeURIComponent(m[1]));
   if (p === "/dropboxes") return dropboxes();
+  if (p === "/campaigns") return campaigns();
+  if ((m = /^\/campaigns\/(\d+)$/.exec(p))) return campaign(m[1]);
   if (p === "/deliveries") return deliveries();
   if (p === "/proxy") return proxyRequests();
   if (p === "/config") return configPage();
