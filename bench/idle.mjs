@@ -677,7 +677,8 @@ async function main() {
     portRange: readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().replace(/\s+/, "–"),
   };
   live.rt = await startRelaytrap({
-    extraLimits: { maxSessions: extra.maxSessions, maxSessionsPerIp: extra.maxSessions, idleTimeoutMs: extra.idleTimeoutMs, sessionTimeoutMs: 2 * extra.idleTimeoutMs },
+    // The held connections are the measurement: no stress timeout (limits.stressIdleTimeoutMs) cuts them short either.
+    extraLimits: { maxSessions: extra.maxSessions, maxSessionsPerIp: extra.maxSessions, idleTimeoutMs: extra.idleTimeoutMs, stressIdleTimeoutMs: extra.idleTimeoutMs, sessionTimeoutMs: 2 * extra.idleTimeoutMs },
   });
   const rt = live.rt;
   extra.sensorNofile = nofileLimit(rt.pid);

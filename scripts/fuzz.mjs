@@ -12,7 +12,7 @@ const fixedSeed = process.env.FUZZ_SEED === undefined ? null : Number(process.en
 const RUNS = Number(process.env.FUZZ_RUNS ?? 50);
 
 const t = await startSensor({ limits: { maxSessionsPerIp: 500 } });
-const ctx = { smtpPort: t.port, webPort: t.sensor.listeners.find((l) => l.kind === "web").port };
+const ctx = { smtpPort: t.port, webPort: t.sensor.listeners.find((l) => l.kind === "web").port, smtpBufferedBytes: () => t.sensor.smtp.maxBufferedBytes };
 const deadline = Date.now() + seconds * 1000;
 const targets = TARGETS.filter((x) => x.name.includes(only));
 const counts = new Map(targets.map((x) => [x.name, { rounds: 0, failures: 0 }]));

@@ -19,10 +19,12 @@ const webUser = z.union([
     .transform((s) => ({ name: s.slice(0, s.indexOf(":")), passwordHash: s.slice(s.indexOf(":") + 1) })),
 ]);
 
-const limitsShape = Object.fromEntries(
-  Object.entries(LIMIT_DEFAULTS).map(([k, v]) => [k, (k === "errorSleepMs" || k === "authFailureDelayMs" ? nonNegInt : positiveInt).default(v)]),
-) as { [K in keyof typeof LIMIT_DEFAULTS]: z.ZodDefault<z.ZodNumber> };
-const proxyLimitsShape = Object.fromEntries(Object.entries(PROXY_LIMIT_DEFAULTS).map(([k, v]) => [k, positiveInt.default(v)])) as {
+/** The one limit of each trap that is a percentage. */
+const limitType = (k: string) => (k === "errorSleepMs" || k === "authFailureDelayMs" ? nonNegInt : k === "stressHighWaterPercent" ? positiveInt.max(100) : positiveInt);
+const limitsShape = Object.fromEntries(Object.entries(LIMIT_DEFAULTS).map(([k, v]) => [k, limitType(k).default(v)])) as {
+  [K in keyof typeof LIMIT_DEFAULTS]: z.ZodDefault<z.ZodNumber>;
+};
+const proxyLimitsShape = Object.fromEntries(Object.entries(PROXY_LIMIT_DEFAULTS).map(([k, v]) => [k, limitType(k).default(v)])) as {
   [K in keyof typeof PROXY_LIMIT_DEFAULTS]: z.ZodDefault<z.ZodNumber>;
 };
 /** A TCP port; strings are accepted so RELAYTRAP_PROXY_MAIL_PORTS=25,587 works. */

@@ -20,12 +20,20 @@ export const PROXY_LIMIT_DEFAULTS = {
   upstreamTimeoutMs: 60_000,
   /** Requests (keep-alive or in a tunnel) served on one connection. */
   maxRequestsPerSession: 100,
-  /** Concurrent proxy connections across all proxy listeners. */
+  /** Concurrent proxy connections across all proxy listeners. At it, a new client evicts the longest-idle connection of
+   * the source with the most connections (closed, as Squid closes an idle one), so idle crowds cannot lock others out. */
   maxSessions: 2000,
   /** Concurrent proxy connections from one client IP. */
   maxSessionsPerIp: 50,
   /** Bytes of request headers kept per stored request. */
   maxStoredHeaderBytes: 8192,
+  /** Bytes of answers a client has not taken (pipelined requests, not read); beyond it nothing more is read or answered
+   * until the socket drains. */
+  maxPendingOutputBytes: 64 * 1024,
+  /** Stress: from this percentage of maxSessions on, a connection idle for stressIdleTimeoutMs is closed. */
+  stressHighWaterPercent: 90,
+  /** Idle time allowed under stress (as the SMTP trap's limits.stressIdleTimeoutMs). */
+  stressIdleTimeoutMs: 10_000,
 } as const;
 
 export type ProxyLimits = { -readonly [K in keyof typeof PROXY_LIMIT_DEFAULTS]: number };

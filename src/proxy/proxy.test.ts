@@ -56,8 +56,8 @@ class Raw {
     this.waiters = [];
     for (const f of w) f();
   }
-  static async open(port: number): Promise<Raw> {
-    const s = connect({ host: "127.0.0.1", port });
+  static async open(port: number, localAddress?: string): Promise<Raw> {
+    const s = connect({ host: "127.0.0.1", port, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => s.once("connect", resolve).once("error", reject));
     return new Raw(s);
   }
@@ -325,5 +325,86 @@ describe("proxy trap under hostile input", () => {
     await s.waitBytes(2);
     s.write(Buffer.from([5, 1, 0, 1, 93, 184, 216, 34, 1, 187]));
     assert.deepEqual([...(await s.waitBytes(4)).subarray(2, 4)], [5, 4]);
+  });
+});
+
+describe("proxy trap under pressure", () => {
+  async function closedReason(t: TestSensor, port: number): Promise<string> {
+    const e = await t.waitEvent("proxy.session.closed", (x) => x.src_port === port);
+    return e.reason as string;
+  }
+
+  test("when full, a new client evicts the longest-idle connection of the most-connected source", async () => {
+    const t = await startSensor({
+      proxyListen: ["127.0.0.1:0"],
+      proxy: { limits: { maxSessions: 3, maxSessionsPerIp: 3, stressHighWaterPercent: 100, stressIdleTimeoutMs: 60_000 } },
+    });
+    try {
+      const port = proxyPort(t);
+      const opened: Raw[] = [];
+      for (const from of ["127.0.0.2", "127.0.0.3", "127.0.0.2"]) {
+        opened.push(await Raw.open(port, from));
+        await t.waitEvent("proxy.session.connect", (e) => e.src_port === opened[opened.length - 1]!.localPort);
+        // lastActive has millisecond resolution: keep the connections apart in time.
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const c = await Raw.open(port, "127.0.0.1");
+      c.write("GET http://x.example/ HTTP/1.0\r\n\r\n");
+      assert.match(await c.waitText("</html>"), /^HTTP\/1\.1 503 /);
+      // 127.0.0.2 holds the most: its longest idle (the first) made room.
+      await opened[0]!.closed;
+      assert.equal(await closedReason(t, opened[0]!.localPort), "stress-evicted");
+      assert.equal(opened[1]!.socket.destroyed, false);
+      assert.equal(opened[2]!.socket.destroyed, false);
+      for (const r of opened) r.socket.destroy();
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("under stress, idle connections are closed after stressIdleTimeoutMs", async () => {
+    const t = await startSensor({
+      proxyListen: ["127.0.0.1:0"],
+      proxy: { limits: { maxSessions: 4, stressHighWaterPercent: 50, stressIdleTimeoutMs: 300, idleTimeoutMs: 60_000, handshakeTimeoutMs: 60_000 } },
+    });
+    try {
+      const port = proxyPort(t);
+      const a = await Raw.open(port);
+      const b = await Raw.open(port);
+      const t0 = Date.now();
+      await Promise.all([a.closed, b.closed]);
+      assert.ok(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
+      assert.equal(await closedReason(t, a.localPort), "stress-idle-timeout");
+      assert.equal(await closedReason(t, b.localPort), "stress-idle-timeout");
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("a client that pipelines requests and never reads: unsent answers stay within maxPendingOutputBytes", async () => {
+    const limit = 16 * 1024;
+    const t = await startSensor({ proxyListen: ["127.0.0.1:0"], proxy: { limits: { maxPendingOutputBytes: limit, maxRequestsPerSession: 1_000_000 } } });
+    try {
+      const port = proxyPort(t);
+      // No data listener: this socket reads nothing once its small buffer is full.
+      const s = connect({ host: "127.0.0.1", port });
+      s.on("error", () => {});
+      await new Promise<void>((r) => s.once("connect", () => r()));
+      s.write("GET http://x.example/ HTTP/1.1\r\nHost: x.example\r\n\r\n".repeat(20_000));
+      let max = 0;
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        max = Math.max(max, t.sensor.proxy.maxBufferedBytes);
+      }
+      s.destroy();
+      // One answer (a Squid error page, ~4 KB) may go past the limit.
+      assert.ok(max <= limit + 8192, `${max} bytes of answers held for one client`);
+      // The trap still answers others.
+      const ok = await Raw.open(port);
+      ok.write("GET http://x.example/ HTTP/1.0\r\n\r\n");
+      assert.match(await ok.waitText("</html>"), /^HTTP\/1\.1 503 /);
+    } finally {
+      await t.close();
+    }
   });
 });

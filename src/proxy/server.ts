@@ -48,6 +48,8 @@ export interface ProxyTrapOptions {
 export interface ProxyTrap {
   listen(hostPort: string): Promise<BoundListener>;
   readonly activeSessions: number;
+  /** The most unsent answer bytes one connection not handed to the SMTP trap holds (tests bound it). */
+  readonly maxBufferedBytes: number;
   /** Stops accepting and ends every proxy connection not handed to the SMTP trap (the SMTP trap closes those). */
   close(): Promise<void>;
 }
@@ -59,9 +61,18 @@ const EVENT_HEADER_NAMES = 30;
 /** Characters of one header value in a proxy.request event. */
 const EVENT_HEADER_VALUE_CHARS = 200;
 
-/** A live connection, as close() sees it. */
+/** How often, under stress, connections are checked against stressIdleTimeoutMs (at most; a quarter of it if less). */
+const STRESS_SWEEP_MS = 1000;
+
+/** A live connection, as close(), the stress sweep and eviction see it. */
 interface Conn {
+  socket: Socket;
+  srcIp: string;
   diverted: () => boolean;
+  /** Date.now() of the last bytes from the client. */
+  lastActive: number;
+  /** Closes the connection (eviction, stress timeout) with this reason. */
+  expire: (reason: string) => void;
   /** Set by close() when it waits for this connection to end. */
   onClosed: (() => void) | null;
 }
@@ -126,13 +137,52 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
   const L = o.limits;
   const servers: Server[] = [];
   const conns = new Map<Socket, Conn>();
-  const perIp = new Map<string, number>();
+  /** Live connections by client address (the per-IP limit, and eviction's most-connected source). */
+  const perIp = new Map<string, Set<Conn>>();
+  const stressAt = Math.max(1, Math.ceil((L.maxSessions * L.stressHighWaterPercent) / 100));
+  let sweeper: NodeJS.Timeout | null = null;
   let closing = false;
+
+  /** Takes a connection out of the counts (at its close, or when evicted). */
+  function release(c: Conn): void {
+    if (!conns.delete(c.socket)) return;
+    const set = perIp.get(c.srcIp);
+    set?.delete(c);
+    if (set?.size === 0) perIp.delete(c.srcIp);
+  }
+
+  /** Full: the longest-idle connection (not one handed to the SMTP trap) of the most-connected source makes room. */
+  function evictOne(): boolean {
+    const bySize = [...perIp.values()].sort((a, b) => b.size - a.size);
+    for (const set of bySize) {
+      let victim: Conn | null = null;
+      for (const c of set) if (!c.diverted() && (victim === null || c.lastActive < victim.lastActive)) victim = c;
+      if (victim === null) continue;
+      release(victim);
+      victim.expire("stress-evicted");
+      return true;
+    }
+    return false;
+  }
+
+  function sweep(): void {
+    if (conns.size < stressAt || closing) {
+      if (sweeper) clearInterval(sweeper);
+      sweeper = null;
+      return;
+    }
+    const cutoff = Date.now() - L.stressIdleTimeoutMs;
+    for (const c of [...conns.values()]) {
+      if (c.diverted() || c.lastActive >= cutoff) continue;
+      release(c);
+      c.expire("stress-idle-timeout");
+    }
+  }
 
   function serve(socket: Socket, listenPort: number): void {
     socket.on("error", () => {});
     const srcIp = normalizeIp(socket.remoteAddress);
-    if (closing || conns.size >= L.maxSessions || (perIp.get(srcIp) ?? 0) >= L.maxSessionsPerIp) {
+    if (closing || (perIp.get(srcIp)?.size ?? 0) >= L.maxSessionsPerIp || (conns.size >= L.maxSessions && !evictOne())) {
       socket.destroy();
       return;
     }
@@ -167,6 +217,9 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
     let closeReason = "client-closed";
     let handshakeTimer: NodeJS.Timeout | null = null;
     let waitTimer: NodeJS.Timeout | null = null;
+    /** Reading stopped because the client has not taken maxPendingOutputBytes of answers; `held` is fed on drain. */
+    let outPaused = false;
+    let held: Buffer | null = null;
     const sessionTimer = setTimeout(() => destroy("session-timeout"), L.sessionTimeoutMs);
 
     const armHandshake = () => {
@@ -197,6 +250,31 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       if (data !== null) socket.end(data);
       else socket.end();
       setTimeout(() => socket.destroy(), END_LINGER_MS).unref();
+    }
+
+    /** Writes an answer; past maxPendingOutputBytes unsent, stops reading until the client takes it. */
+    function send(data: Buffer): void {
+      socket.write(data);
+      if (!outPaused && socket.writableLength > L.maxPendingOutputBytes) {
+        outPaused = true;
+        socket.pause();
+        socket.once("drain", onDrain);
+      }
+    }
+
+    function onDrain(): void {
+      outPaused = false;
+      if (phase === "closed" || phase === "diverted") return;
+      const h = held;
+      held = null;
+      if (h !== null) {
+        try {
+          feed(h);
+        } catch (err) {
+          return destroy(`internal-error: ${(err as Error).message}`);
+        }
+      }
+      if (!outPaused && phase !== "waiting" && (phase as Phase) !== "closed") socket.resume();
     }
 
     function record(r: Omit<ProxyRequestRecord, "sessionId" | "at" | "srcIp" | "protocol">): void {
@@ -266,7 +344,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
         record({ ...base, outcome: "smtp-diverted", status: statusOf(channel, true) });
         // Two writes, not one corked: a real proxy's 200 can never arrive in the same segment as the far server's
         // banner, and a detector reading both in one packet would have its tell.
-        socket.write(successReply(channel));
+        send(successReply(channel));
         divert(t, channel, target, rest);
         return;
       }
@@ -281,7 +359,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
         return;
       }
       record({ ...base, outcome: "tunnel", status: statusOf(channel, true) });
-      socket.write(successReply(channel));
+      send(successReply(channel));
       tunnel = { host: t.host, port: t.port };
       startHead(rest);
     }
@@ -296,6 +374,12 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       socket.off("data", onData);
       socket.off("timeout", onIdle);
       socket.setTimeout(0);
+      // The SMTP session has its own output limit: reading is its business from here.
+      if (outPaused) {
+        socket.off("drain", onDrain);
+        outPaused = false;
+        socket.resume();
+      }
       // No pause: the SMTP session attaches its own data listener synchronously below, so nothing is lost.
       if (rest.length > 0) socket.unshift(rest);
       const implicitTls = o.implicitTlsPorts.includes(t.port);
@@ -327,11 +411,11 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
         if (phase !== "socks") return;
         switch (a.type) {
           case "method":
-            socket.write(a.reply);
+            send(a.reply);
             break;
           case "auth":
             authAttempt(protocol === "socks4" ? "userid" : "userpass", a.username, a.password);
-            if (a.reply) socket.write(a.reply);
+            if (a.reply) send(a.reply);
             break;
           case "connect":
             onConnect(a.target, channel, [], socks!.rest());
@@ -492,11 +576,13 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
       }
       record({ ...base, outcome, status });
       if (!keepAlive) return endWith(reply, "answered");
-      socket.write(reply);
+      send(reply);
       bodyLeft = declared;
       phase = "http-body";
       reader = null;
-      if (rest.length > 0) feed(rest);
+      // Pipelined requests wait (unparsed, at most one read's worth) until the client takes its answers.
+      if (outPaused) held = rest;
+      else if (rest.length > 0) feed(rest);
       else if (bodyLeft === 0) startHead(Buffer.alloc(0));
     }
 
@@ -545,6 +631,7 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
 
     const onData = (chunk: Buffer): void => {
       bytesIn += chunk.length;
+      conn.lastActive = Date.now();
       try {
         feed(chunk);
       } catch (err) {
@@ -554,19 +641,21 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
     };
     const onIdle = (): void => destroy("idle-timeout");
 
-    const conn: Conn = { diverted: () => diverted, onClosed: null };
+    const conn: Conn = { socket, srcIp, diverted: () => diverted, lastActive: startedAt, expire: destroy, onClosed: null };
     conns.set(socket, conn);
-    perIp.set(srcIp, (perIp.get(srcIp) ?? 0) + 1);
+    let ipConns = perIp.get(srcIp);
+    if (!ipConns) perIp.set(srcIp, (ipConns = new Set()));
+    ipConns.add(conn);
+    if (conns.size >= stressAt && sweeper === null) {
+      sweeper = setInterval(sweep, Math.max(10, Math.min(STRESS_SWEEP_MS, Math.floor(L.stressIdleTimeoutMs / 4)))).unref();
+    }
     socket.on("error", () => {
       if (phase !== "closed" && !diverted) closeReason = "socket-error";
     });
     socket.once("close", () => {
       clearTimers();
       if (phase !== "closed" && !diverted) phase = "closed";
-      conns.delete(socket);
-      const n = (perIp.get(srcIp) ?? 1) - 1;
-      if (n <= 0) perIp.delete(srcIp);
-      else perIp.set(srcIp, n);
+      release(conn);
       const endedAt = Date.now();
       const reason = diverted ? "diverted" : closeReason;
       o.emit("proxy.session.closed", ctx, { proxy_protocol: protocol, duration_ms: endedAt - startedAt, reason, requests, bytes_in: bytesIn });
@@ -605,6 +694,11 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
     get activeSessions() {
       return conns.size;
     },
+    get maxBufferedBytes() {
+      let max = 0;
+      for (const [sock, c] of conns) if (!c.diverted() && !sock.destroyed) max = Math.max(max, sock.writableLength);
+      return max;
+    },
     async listen(hostPort) {
       let port = 0; // the bound port, known once listening; connections are accepted only after that
       const server = createServer({ noDelay: true }, (s) => serve(s, port));
@@ -616,6 +710,8 @@ export function createProxyTrap(o: ProxyTrapOptions): ProxyTrap {
     },
     async close() {
       closing = true;
+      if (sweeper) clearInterval(sweeper);
+      sweeper = null;
       // Not awaited: a listener's close completes only when the sessions handed to the SMTP trap have ended too.
       for (const s of servers) s.close();
       const ending: Promise<void>[] = [];

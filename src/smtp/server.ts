@@ -23,6 +23,9 @@ export interface SmtpTrapOptions {
  * in the kernel instead of being refused. The kernel caps it at net.core.somaxconn. */
 export const LISTEN_BACKLOG = 4096;
 
+/** How often, under stress, sessions are checked against limits.stressIdleTimeoutMs (at most; a quarter of it if less). */
+export const STRESS_SWEEP_MS = 1000;
+
 export interface BoundListener {
   /** "web" is the sensor's HTTP UI/API listener (src/web), listed alongside for the CLI's "listening" lines. */
   kind: "smtp" | "smtps" | "web" | "proxy";
@@ -44,6 +47,8 @@ export interface SmtpTrap {
   /** Runs an SMTP session on a socket someone else accepted (e.g. a proxy tunnel). */
   handleSocket(socket: Socket, handOff: HandOff): void;
   readonly activeSessions: number;
+  /** The most bytes one live session holds for its client (input, queued replies, unsent socket data): fuzzing bounds it. */
+  readonly maxBufferedBytes: number;
   /** Stops accepting; ends sessions (those storing a message may finish within graceMs). */
   close(graceMs: number): Promise<void>;
 }
@@ -52,17 +57,60 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
   const secureContext: SecureContext = createSecureContext({ key: o.keyPair.key, cert: o.keyPair.cert });
   const servers: Server[] = [];
   const sessions = new Set<Session>();
-  const perIp = new Map<string, number>();
+  /** Live sessions by client address (the per-IP limit, and eviction's most-connected source). */
+  const perIp = new Map<string, Set<Session>>();
+  /** Sessions at or beyond this count are "under stress": idle time is cut to stressIdleTimeoutMs (Postfix). */
+  const stressAt = Math.max(1, Math.ceil((o.limits.maxSessions * o.limits.stressHighWaterPercent) / 100));
+  let sweeper: NodeJS.Timeout | null = null;
   /** Resolves when each live session's socket has closed (and the session has recorded its end). */
   const sessionClosed = new Map<Session, Promise<void>>();
   let closing = false;
+
+  /** Takes a session out of the counts (at its socket's close, or when it is evicted and its 421 still drains). */
+  function release(session: Session): void {
+    if (!sessions.delete(session)) return;
+    const ip = session.ctx.src_ip;
+    const set = perIp.get(ip);
+    set?.delete(session);
+    if (set?.size === 0) perIp.delete(ip);
+  }
+
+  /**
+   * Full: the longest-idle session of the source holding the most sessions makes room (Postfix under stress would have
+   * timed it out after 10 s). A session storing a message is never chosen. False if none could be.
+   */
+  function evictOne(): boolean {
+    let source: Set<Session> | undefined;
+    for (const set of perIp.values()) if (!source || set.size > source.size) source = set;
+    let victim: Session | null = null;
+    for (const s of source ?? []) if (!s.storing && (victim === null || s.lastActive < victim.lastActive)) victim = s;
+    if (victim === null) return false;
+    release(victim);
+    victim.expire("stress-evicted");
+    return true;
+  }
+
+  /** Under stress, ends sessions idle for longer than stressIdleTimeoutMs; stops itself when the stress is over. */
+  function sweep(): void {
+    if (sessions.size < stressAt || closing) {
+      if (sweeper) clearInterval(sweeper);
+      sweeper = null;
+      return;
+    }
+    const cutoff = Date.now() - o.limits.stressIdleTimeoutMs;
+    for (const s of [...sessions]) {
+      if (s.lastActive >= cutoff || s.storing) continue;
+      release(s);
+      s.expire("stress-idle-timeout");
+    }
+  }
 
   function admit(socket: Socket, ip: string): boolean {
     const vars = { host: o.hostname, ip };
     let refuse: string | null = null;
     if (closing) refuse = "serviceUnavailable";
-    else if (sessions.size >= o.limits.maxSessions) refuse = "serviceUnavailable";
-    else if ((perIp.get(ip) ?? 0) >= o.limits.maxSessionsPerIp) refuse = "tooManyConnections";
+    else if ((perIp.get(ip)?.size ?? 0) >= o.limits.maxSessionsPerIp) refuse = "tooManyConnections";
+    else if (sessions.size >= o.limits.maxSessions && !evictOne()) refuse = "serviceUnavailable";
     if (refuse === null) return true;
     socket.on("error", () => {});
     socket.end(renderReply(o.persona, refuse as "serviceUnavailable", vars).join("\r\n") + "\r\n");
@@ -86,16 +134,18 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
     const ip = session.ctx.src_ip;
     if (o.rdns && !opts.peer) session.o.rdns = o.rdns(ip);
     sessions.add(session);
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    let set = perIp.get(ip);
+    if (!set) perIp.set(ip, (set = new Set()));
+    set.add(session);
+    if (sessions.size >= stressAt && sweeper === null) {
+      sweeper = setInterval(sweep, Math.max(10, Math.min(STRESS_SWEEP_MS, Math.floor(o.limits.stressIdleTimeoutMs / 4)))).unref();
+    }
     let resolveClosed!: () => void;
     sessionClosed.set(session, new Promise<void>((r) => (resolveClosed = r)));
     socket.once("close", () => {
-      sessions.delete(session);
+      release(session);
       sessionClosed.delete(session);
       setImmediate(resolveClosed);
-      const n = (perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) perIp.delete(ip);
-      else perIp.set(ip, n);
     });
     session.start();
   }
@@ -115,6 +165,11 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
   return {
     get activeSessions() {
       return sessions.size;
+    },
+    get maxBufferedBytes() {
+      let max = 0;
+      for (const s of sessionClosed.keys()) max = Math.max(max, s.bufferedBytes);
+      return max;
     },
     async listen(kind, hostPort) {
       const server: Server =
@@ -144,6 +199,8 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
     },
     async close(graceMs) {
       closing = true;
+      if (sweeper) clearInterval(sweeper);
+      sweeper = null;
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       // A session storing a message gets up to graceMs so its 250 can go out; every other session ends now
       // (one in the middle of DATA is dropped unacknowledged).
@@ -155,7 +212,8 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
         clearTimeout(timer);
       }
       const ending = [...sessionClosed.values()];
-      for (const s of sessions) s.socket.destroy();
+      // Evicted sessions whose 421 was still draining are no longer in `sessions`.
+      for (const s of sessionClosed.keys()) s.socket.destroy();
       await Promise.all([...closed, ...ending]);
     },
   };

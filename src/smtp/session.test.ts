@@ -227,6 +227,80 @@ describe("smtp session (postfix persona)", () => {
       await idle.close();
     }
   });
+
+  it("counts commands, not bytes, toward the idle timeout: a trickled partial line does not keep a session alive", async () => {
+    const idle = await startSensor({ limits: { idleTimeoutMs: 400 } });
+    try {
+      const c = await SmtpClient.connect(idle.port);
+      await c.reply();
+      // Whole commands do reset it: five NOOPs over more than the timeout.
+      for (let i = 0; i < 5; i++) {
+        await c.expect("NOOP", "250");
+        await new Promise((r) => setTimeout(r, 120));
+      }
+      const t0 = Date.now();
+      // Bounded: 3 s of drip (a session that outlives it was kept alive by the bytes).
+      const drip = setInterval(() => c.socket.writable && Date.now() - t0 < 3000 && c.write("N"), 100);
+      try {
+        assert.deepEqual(await c.reply(), ["421 4.4.2 mail.example.org Error: timeout exceeded"]);
+        await c.closedPromise;
+      } finally {
+        clearInterval(drip);
+      }
+      assert.ok(Date.now() - t0 < 1500, `the 421 came after ${Date.now() - t0} ms`);
+    } finally {
+      await idle.close();
+    }
+  });
+
+  it("under stress (sessions past the high-water mark) cuts idle time to stressIdleTimeoutMs", async () => {
+    const s = await startSensor({ limits: { maxSessions: 10, stressHighWaterPercent: 50, stressIdleTimeoutMs: 300, idleTimeoutMs: 60_000 } });
+    try {
+      const clients = await Promise.all(Array.from({ length: 5 }, () => SmtpClient.connect(s.port)));
+      for (const c of clients) await c.reply();
+      const ports = clients.map((c) => c.localPort);
+      const t0 = Date.now();
+      for (const c of clients) assert.deepEqual(await c.reply(), ["421 4.4.2 mail.example.org Error: timeout exceeded"]);
+      assert.ok(Date.now() - t0 < 3000, `the 421s came after ${Date.now() - t0} ms`);
+      for (const port of ports) {
+        const closed = await s.waitEvent("smtp.session.closed", (e) => e.src_port === port);
+        assert.equal(closed.reason, "stress-idle-timeout");
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("when full, a new client evicts the longest-idle session of the most-connected source", async () => {
+    const s = await startSensor({ limits: { maxSessions: 4, maxSessionsPerIp: 4, stressHighWaterPercent: 100, stressIdleTimeoutMs: 60_000 } });
+    try {
+      const open = async (localAddress: string) => {
+        const c = await SmtpClient.connect(s.port, { localAddress });
+        await c.reply();
+        // lastActive has millisecond resolution: keep the connections apart in time.
+        await new Promise((r) => setTimeout(r, 5));
+        return c;
+      };
+      const a1 = await open("127.0.0.2");
+      const b1 = await open("127.0.0.3");
+      const a2 = await open("127.0.0.2");
+      const a3 = await open("127.0.0.2");
+      await a1.expect("NOOP", "250");
+      // b1 is idle longest, but 127.0.0.2 holds the most sessions: its longest idle, a2, makes room.
+      const a2Port = a2.localPort;
+      const c = await SmtpClient.connect(s.port, { localAddress: "127.0.0.1" });
+      assert.match((await c.reply())[0]!, /^220 /);
+      assert.deepEqual(await a2.reply(), ["421 4.4.2 mail.example.org Error: timeout exceeded"]);
+      await a2.closedPromise;
+      for (const x of [a1, b1, a3, c]) await x.expect("NOOP", "250");
+      const closed = await s.waitEvent("smtp.session.closed");
+      assert.equal(closed.reason, "stress-evicted");
+      assert.equal(closed.src_port, a2Port);
+      for (const x of [a1, b1, a3, c]) await x.quit();
+    } finally {
+      await s.close();
+    }
+  });
 });
 
 describe("smtp session with AUTH enabled", () => {

@@ -116,12 +116,20 @@ export class Session {
   /** Set while a command line is longer than maxLineBytes: its head is kept, the rest skipped up to LF. */
   private overlongHead: Buffer | null = null;
   private out: string[] = [];
+  /** Bytes (UTF-16 units, near enough) of the replies in `out`. */
+  private outBytes = 0;
   private outDelayMs = 0;
   private pumping = false;
   private paused = false;
+  /** Set while the pump waits for the client to take its replies (see relieveOutput). */
+  private outBlocked = false;
   private ended = false;
   private dataTimer: NodeJS.Timeout | null = null;
   private sessionTimer: NodeJS.Timeout;
+  /** limits.idleTimeoutMs from the last complete command (not the last byte: a trickled partial line does not count). */
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Date.now() of the last complete command line or message data: the server's stress timeout and eviction read it. */
+  lastActive = this.startedAt;
 
   constructor(socket: Socket, options: SessionOptions) {
     this.socket = socket;
@@ -158,16 +166,14 @@ export class Session {
   }
 
   private attach(sock: Socket): void {
-    sock.setTimeout(this.o.limits.idleTimeoutMs);
+    this.idleTimer ??= setTimeout(this.onIdle, this.o.limits.idleTimeoutMs).unref();
     sock.on("data", this.onData);
-    sock.on("timeout", this.onIdle);
     sock.on("error", this.onError);
     sock.on("close", this.onClose);
   }
 
   private detach(sock: Socket): void {
     sock.off("data", this.onData);
-    sock.off("timeout", this.onIdle);
     sock.off("error", this.onError);
     sock.off("close", this.onClose);
   }
@@ -191,6 +197,22 @@ export class Session {
   };
   private readonly onClose = (): void => this.finish();
 
+  /** The client did something that counts (a whole command line, message data): the idle clock starts again. */
+  private touch(): void {
+    this.lastActive = Date.now();
+    this.idleTimer?.refresh();
+  }
+
+  /** Ends the session as a timeout does (persona's 421), e.g. when the server evicts it under stress. */
+  expire(reason: string): void {
+    this.onTimeout(reason);
+  }
+
+  /** Bytes this session holds for its client: unprocessed input, queued replies, and replies the socket has not sent. */
+  get bufferedBytes(): number {
+    return this.pending.length + this.outBytes + (this.socket.destroyed ? 0 : this.socket.writableLength);
+  }
+
   private onTimeout(reason: string): void {
     if (this.mode === "closed") return;
     this.closeReason = reason;
@@ -205,8 +227,11 @@ export class Session {
     this.pumping = true;
     try {
       while (this.mode !== "closed" && (this.pending.length > 0 || (this.mode === "bdat" && this.txn.bdatRemaining === 0))) {
+        // A client that does not read its replies gets no more of them (and nothing more is read) until they drain.
+        if (this.outBytes + this.socket.writableLength > this.o.limits.maxPendingOutputBytes) await this.relieveOutput();
         if (this.mode === "data") {
           const txn = this.txn;
+          this.touch();
           const r = txn.data!.push(this.pending);
           this.pending = r.rest;
           if (!r.done) break;
@@ -214,6 +239,7 @@ export class Session {
           continue;
         }
         if (this.mode === "bdat") {
+          if (this.pending.length > 0) this.touch();
           const r = this.consumeBdat();
           if (r === "more") break;
           if (r === "last") await this.endBdat();
@@ -221,6 +247,7 @@ export class Session {
         }
         const line = this.takeLine();
         if (line === null) break;
+        this.touch();
         const r = this.handleLine(line);
         if (r) await r;
         if (this.errorCount >= this.o.limits.hardErrorLimit && (this.mode as Mode) !== "closed") {
@@ -245,6 +272,35 @@ export class Session {
     }
     // Input that arrived while the last reply was being written.
     if (this.pending.length > 0 && this.mode !== "closed" && !this.pumping && this.hasWork()) void this.pump();
+  }
+
+  /**
+   * Over maxPendingOutputBytes: writes what is queued and, if the socket holds more than the limit, stops reading and
+   * waits for it to drain (or close). Otherwise yields once, so one pipelining client cannot hold the event loop.
+   */
+  private async relieveOutput(): Promise<void> {
+    await this.flushOut();
+    const sock = this.socket;
+    if (sock.destroyed || this.mode === "closed") return;
+    if (sock.writableLength > this.o.limits.maxPendingOutputBytes && sock.writableNeedDrain) {
+      if (!this.paused) {
+        this.paused = true;
+        sock.pause();
+      }
+      this.outBlocked = true;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          sock.off("drain", done);
+          sock.off("close", done);
+          resolve();
+        };
+        sock.on("drain", done);
+        sock.on("close", done);
+      });
+      this.outBlocked = false;
+    } else {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   private hasWork(): boolean {
@@ -457,6 +513,7 @@ export class Session {
     for (const l of lines) {
       this.record("s", l);
       this.out.push(l + "\r\n");
+      this.outBytes += l.length + 2;
     }
   }
 
@@ -468,10 +525,12 @@ export class Session {
     if (delay > 0 && this.out.length > 0) await new Promise((r) => setTimeout(r, delay));
     if (this.out.length === 0 || this.socket.destroyed) {
       this.out = [];
+      this.outBytes = 0;
       return;
     }
     const data = this.out.join("");
     this.out = [];
+    this.outBytes = 0;
     this.socket.write(data);
     if (this.mode === "closed" && !this.ended) {
       this.ended = true;
@@ -485,7 +544,9 @@ export class Session {
     this.closeReason = reason;
     this.mode = "closed";
     this.pending = Buffer.alloc(0);
-    if (!this.pumping) void this.flushOut();
+    // Ended (a timeout, an eviction) while the client was not taking its replies: a 421 could not reach it either.
+    if (this.outBlocked) this.socket.destroy();
+    else if (!this.pumping) void this.flushOut();
   }
 
   // ---- TLS -----------------------------------------------------------------------------------------------------
@@ -551,6 +612,7 @@ export class Session {
     this.ended = true;
     this.stopDataTimer();
     clearTimeout(this.sessionTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.socket.destroy();
     const endedAt = Date.now();
     this.emit("smtp.session.closed", { duration_ms: endedAt - this.startedAt, reason: this.closeReason, messages: this.messages, commands: this.commands });

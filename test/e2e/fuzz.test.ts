@@ -12,7 +12,7 @@ describe("fuzz targets (short run)", () => {
   let ctx: FuzzContext;
   before(async () => {
     t = await startSensor({ limits: { maxSessionsPerIp: 500 } });
-    ctx = { smtpPort: t.port, webPort: t.sensor.listeners.find((l) => l.kind === "web")!.port };
+    ctx = { smtpPort: t.port, webPort: t.sensor.listeners.find((l) => l.kind === "web")!.port, smtpBufferedBytes: () => t.sensor.smtp.maxBufferedBytes };
   });
   after(() => t.close());
 

@@ -69,6 +69,8 @@ it(`soak: ${SECONDS} s of mixed real clients with ${IDLE} idle/slowloris connect
       env: {
         RELAYTRAP_LIMITS_MAX_SESSIONS: String(IDLE + 1000),
         RELAYTRAP_LIMITS_MAX_SESSIONS_PER_IP: String(IDLE + 1000),
+        // The crowd is held to the end on purpose: no stress timeout (test/e2e/pressure.test.ts covers stress).
+        RELAYTRAP_LIMITS_STRESS_HIGH_WATER_PERCENT: "100",
         RELAYTRAP_PROXY_LIMITS_MAX_SESSIONS: "2000",
         RELAYTRAP_STORAGE_CUTOFF_MAX_MESSAGES: "1000000",
         RELAYTRAP_STORAGE_CUTOFF_MAX_BYTES: "1000000000",

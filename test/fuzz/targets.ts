@@ -14,12 +14,16 @@ import { createSocks4Machine, createSocks5Machine } from "../../src/proxy/socks.
 import { DataReader } from "../../src/smtp/data-reader.js";
 import { classifyIp } from "../../src/net/ip-scope.js";
 import { createOutbound, OutboundRefused } from "../../src/net/outbound.js";
+import { LIMIT_DEFAULTS } from "../../src/smtp/limits.js";
 import { ipLikeText, nonGlobalSample } from "../helpers/ip-forms.js";
 
 export interface FuzzContext {
   /** A running sensor's SMTP port and web port (loopback). */
   smtpPort: number;
   webPort: number;
+  /** The most bytes one live SMTP session holds for its client (SmtpTrap.maxBufferedBytes); the sensor runs with the
+   * default limits.maxPendingInputBytes / maxPendingOutputBytes. */
+  smtpBufferedBytes: () => number;
 }
 
 export interface FuzzTarget {
@@ -118,6 +122,54 @@ const smtpGarbage: FuzzTarget = {
       { numRuns, seed, includeErrorInReport: true },
     );
     // Still alive and greeting promptly after all that.
+    const { out } = await converse(ctx.smtpPort, [Buffer.from("QUIT\r\n")]);
+    assert.match(out, /^220 [^\r]*\r\n221 /);
+  },
+};
+
+/** What one session may hold: a read's worth past the input limit, and one reply past the output limit. */
+const SESSION_BUFFER_BOUND = LIMIT_DEFAULTS.maxPendingInputBytes + 64 * 1024 + LIMIT_DEFAULTS.maxPendingOutputBytes + 8 * 1024;
+/** How long a non-reading client's flood is watched. */
+const FLOOD_WATCH_MS = 300;
+
+/** Commands a session answers without counting an error, however often: EHLO, then maybe a transaction's envelope. */
+const replyingUnit = fc
+  .tuple(
+    fc.constantFrom("EHLO", "ehlo", "HELO"),
+    fc.stringMatching(/^[a-z0-9.-]{1,40}$/),
+    fc.option(fc.tuple(fc.constantFrom("MAIL FROM:<x@y.example>", "MAIL FROM:<>", "MAIL FROM:<a@b.example> SIZE=100"), fc.array(fc.constantFrom("RCPT TO:<r@yahoo.com>", "RCPT TO:<postmaster@example.net>"), { maxLength: 5 }))),
+  )
+  .map(([verb, arg, txn]) => [`${verb} ${arg}`, ...(txn ? [txn[0], ...txn[1]] : [])]);
+
+const smtpReplyPath: FuzzTarget = {
+  name: "smtp: a client that pipelines and never reads leaves a bounded buffer",
+  async run(ctx, numRuns, seed) {
+    await fc.assert(
+      fc.asyncProperty(fc.array(smtpLine, { maxLength: 3 }), replyingUnit, fc.integer({ min: 64 * 1024, max: 1024 * 1024 }), async (prefix, unit, bytes) => {
+        // A few lines of anything, then a unit that keeps being answered (errors would end the session early) repeated.
+        const head = Buffer.from(prefix.map((l) => l + "\r\n").join(""), "latin1");
+        const body = Buffer.from(unit.map((l) => l + "\r\n").join(""), "latin1");
+        const stream = Buffer.alloc(head.length + bytes);
+        head.copy(stream);
+        for (let pos = head.length; pos < stream.length; pos += body.length) body.copy(stream, pos);
+        // No data listener: the socket reads nothing once its small buffer is full.
+        const sock = connect({ host: "127.0.0.1", port: ctx.smtpPort });
+        sock.on("error", () => {});
+        let max = 0;
+        try {
+          await new Promise<void>((r, j) => sock.once("connect", () => r()).once("error", j));
+          sock.write(stream);
+          for (let t = 0; t < FLOOD_WATCH_MS; t += 30) {
+            await new Promise((r) => setTimeout(r, 30));
+            max = Math.max(max, ctx.smtpBufferedBytes());
+          }
+        } finally {
+          sock.destroy();
+        }
+        assert.ok(max <= SESSION_BUFFER_BOUND, `a session held ${max} bytes (bound ${SESSION_BUFFER_BOUND})`);
+      }),
+      { numRuns: Math.max(3, Math.ceil(numRuns / 3)), seed, includeErrorInReport: true },
+    );
     const { out } = await converse(ctx.smtpPort, [Buffer.from("QUIT\r\n")]);
     assert.match(out, /^220 [^\r]*\r\n221 /);
   },
@@ -327,4 +379,4 @@ const addressClassifier: FuzzTarget = {
   },
 };
 
-export const TARGETS: FuzzTarget[] = [smtpChunking, smtpGarbage, dataDecoder, analysis, proxyParsers, webQueries, addressClassifier];
+export const TARGETS: FuzzTarget[] = [smtpChunking, smtpGarbage, smtpReplyPath, dataDecoder, analysis, proxyParsers, webQueries, addressClassifier];

@@ -36,11 +36,13 @@ export class SmtpClient {
     for (const f of w) f();
   }
 
-  static async connect(port: number, opts: { host?: string; tls?: boolean } = {}): Promise<SmtpClient> {
+  /** `localAddress`: the loopback source address to connect from (127.0.0.x), as another client would. */
+  static async connect(port: number, opts: { host?: string; tls?: boolean; localAddress?: string } = {}): Promise<SmtpClient> {
     const host = opts.host ?? "127.0.0.1";
+    const local = opts.localAddress ? { localAddress: opts.localAddress } : {};
     const socket = opts.tls
-      ? tlsConnect({ host, port, rejectUnauthorized: false })
-      : connect({ host, port });
+      ? tlsConnect({ host, port, rejectUnauthorized: false, ...local })
+      : connect({ host, port, ...local });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? "secureConnect" : "connect", () => resolve());
       socket.once("error", reject);
