@@ -110,7 +110,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
     ...createSourceRoutes({ reader, enricher: o.enricher ?? null }),
     ...createDropboxRoutes({ reader }),
     ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
-    ...createProxyRoutes({ reader }),
+    ...createProxyRoutes({ reader, enricher: o.enricher ?? null }),
     ...createLiveRoutes({ hub }),
     ...createConfigRoutes({ config }),
   ];

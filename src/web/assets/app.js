@@ -430,6 +430,7 @@ async function proxyRequests() {
   const cols = [
     ["time", (r) => fmtTime(r.at)],
     ["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)],
+    ["geo", (r) => geoTag(r.geo)],
     ["protocol", (r) => r.protocol],
     ["method", (r) => r.method],
     ["target", (r) => r.target, { class: "wrap" }],
