@@ -3,6 +3,7 @@
 // (enrich.countryDb, enrich.asnDb) replace them. The defaults load once, in the background, in slices that yield to
 // the event loop; a look-up before they are loaded answers null (the event goes out without geo) and is never waited.
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { isIPv4, isIPv6 } from "node:net";
 import ipaddr from "ipaddr.js";
@@ -92,7 +93,6 @@ export function createEnricher(o: EnricherOptions = {}): Enricher {
 
   async function load(): Promise<void> {
     if (country === null) {
-      const { readFile } = await import("node:fs/promises");
       country = new Reader<Response>(await readFile(require.resolve(SHIPPED_COUNTRY_DB)));
     }
     if (asnMmdb === null) asnCsv = await loadAsnCsv(require.resolve(SHIPPED_ASN_V4), require.resolve(SHIPPED_ASN_V6));
