@@ -124,6 +124,7 @@ async function cmdRun(argv: string[]): Promise<void> {
   try {
     sensor = await createSensor(config);
   } catch (err) {
+    if (err instanceof ConfigError) die(err.message, 2); // e.g. an enrich.countryDb that cannot be read
     const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
     if (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "EADDRNOTAVAIL") {
       die(`cannot listen on ${e.address ?? "?"}:${e.port ?? "?"}: ${e.code}`, 1);

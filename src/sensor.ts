@@ -6,6 +6,7 @@ import type { Config } from "./config/schema.js";
 import { defaultHostname } from "./config/load.js";
 import { createDispatcher, type Dispatcher } from "./events/dispatcher.js";
 import { createJsonlSink, type JsonlSink } from "./events/jsonl.js";
+import { createEnricher, geoField, type Enricher } from "./enrich/index.js";
 import { createRdns } from "./net/rdns.js";
 import { loadOrCreateCert } from "./net/tls-cert.js";
 import { createSourceCutoff, MAX_TRACKED_SOURCES, type SourceCutoff } from "./policy/cutoff.js";
@@ -44,6 +45,8 @@ export interface Sensor {
   collector: CollectorClient | null;
   /** Parse + analysis worker threads. */
   analysis: AnalysisPool;
+  /** Offline country/AS look-ups (enrich.enabled), or null. */
+  enricher: Enricher | null;
   reopenLogs(): void;
   prune(): Promise<void>;
   close(): Promise<void>;
@@ -70,8 +73,14 @@ function openCutoff(st: Config["storage"], reader: StoreReader): SourceCutoff {
 }
 
 /** The event dispatcher with its JSONL file sink (an unwritable file is logged once, never fatal). */
-function openEvents(config: Config, hostname: string, log: (line: string) => void): { events: Dispatcher; jsonl: JsonlSink } {
-  const events = createDispatcher({ sensor: config.sensorName ?? hostname });
+function openEvents(config: Config, hostname: string, log: (line: string) => void, enricher: Enricher | null): { events: Dispatcher; jsonl: JsonlSink } {
+  const events = createDispatcher({
+    sensor: config.sensorName ?? hostname,
+    // connect events carry the source's offline country and AS (null while the databases load, never waited for)
+    decorate: enricher
+      ? (e) => (e.eventid === "smtp.session.connect" || e.eventid === "proxy.session.connect" ? { geo: geoField(enricher.lookup(e.src_ip)) } : undefined)
+      : undefined,
+  });
   const eventPath = isAbsolute(config.events.file) ? config.events.file : join(config.dataDir, config.events.file);
   let eventErrorLogged = false;
   const jsonl = createJsonlSink(eventPath, {
@@ -122,12 +131,14 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
   const log = opts.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const hostname = config.hostname ?? defaultHostname();
   const dataDir = config.dataDir;
+  // first: an operator's database that cannot be read stops the start before anything is opened (config: enrich.*)
+  const enricher = config.enrich.enabled ? createEnricher({ countryDb: config.enrich.countryDb, asnDb: config.enrich.asnDb }) : null;
   mkdirSync(dataDir, { recursive: true });
 
   const writer = await openSqliteWriter(dataDir, { maxDatabaseBytes: config.storage.maxDatabaseBytes });
   const reader = openSqliteReader(dataDir);
   const cutoff = openCutoff(config.storage, reader);
-  const { events, jsonl } = openEvents(config, hostname, log);
+  const { events, jsonl } = openEvents(config, hostname, log, enricher);
   // Only with an operator-configured collectorUrl does anything go to a collector (like delivery, off by default).
   const collector =
     config.collectorUrl !== undefined && config.collectorToken !== undefined
@@ -178,6 +189,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     reader,
     events,
     activeSessions: () => smtp.activeSessions,
+    enricher,
     analysisGivenUp: () => analysis.givenUp,
     log,
     ...(opts.lookup ? { lookup: opts.lookup } : {}),
@@ -204,6 +216,8 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
   }
 
   retention.start();
+  // the shipped databases load in the background (about a second, in slices); look-ups answer null until then
+  void enricher?.ready().catch((err: Error) => log(`relaytrap: enrichment databases not loaded: ${err.message}`));
   await delivery.start();
   collector?.start();
 
@@ -218,6 +232,7 @@ export async function createSensor(config: Config, opts: SensorOptions = {}): Pr
     delivery,
     collector,
     analysis,
+    enricher,
     reopenLogs: () => jsonl.reopen(),
     prune: () => retention.prune(),
     async close() {

@@ -115,6 +115,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Offline country and AS of source addresses (src/enrich): shipped databases, or the operator's GeoLite2 files. */
+    enrich: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** A GeoLite2-Country or GeoLite2-City MMDB; omitted: the shipped @ip-location-db country database (CC0). */
+        countryDb: z.string().min(1).optional(),
+        /** A GeoLite2-ASN MMDB; omitted: the shipped @ip-location-db ASN table. */
+        asnDb: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     rdns: z
       .object({
         enabled: z.boolean().default(false),

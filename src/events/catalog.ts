@@ -14,7 +14,10 @@ export const COMMON_FIELDS = [
 ] as const;
 
 export const EVENT_CATALOG = {
-  "smtp.session.connect": { fields: ["channel", "tls", "target"], doc: "A client connected to an SMTP listener (or was diverted from a proxy)." },
+  "smtp.session.connect": {
+    fields: ["channel", "tls", "target", "geo"],
+    doc: "A client connected to an SMTP listener (or was diverted from a proxy). geo: {country, asn, as_name} of src_ip from the offline databases (null: unknown or still loading; absent with enrich.enabled false).",
+  },
   "smtp.command": { fields: ["verb", "arg"], doc: "One command line from the client (AUTH secrets are in smtp.auth.attempt, not here)." },
   "smtp.tls.established": { fields: ["tls_version", "cipher", "sni"], doc: "A TLS handshake (STARTTLS or implicit) completed." },
   "smtp.tls.failed": { fields: ["reason"], doc: "A TLS handshake failed." },
@@ -29,7 +32,7 @@ export const EVENT_CATALOG = {
   },
   "smtp.session.closed": { fields: ["duration_ms", "reason", "messages", "commands"], doc: "The session ended." },
   "smtp.rdns": { fields: ["hostname"], doc: "Reverse DNS of the client resolved (only with rdns.enabled)." },
-  "proxy.session.connect": { fields: [], doc: "A client connected to a proxy listener (protocol \"proxy\"; HTTP or SOCKS is told apart later)." },
+  "proxy.session.connect": { fields: ["geo"], doc: "A client connected to a proxy listener (protocol \"proxy\"; HTTP or SOCKS is told apart later). geo as in smtp.session.connect." },
   "proxy.auth.attempt": {
     fields: ["proxy_protocol", "method", "username", "password"],
     doc: "Proxy credentials: SOCKS4 userid, SOCKS5 RFC 1929 user/pass (accepted) or an HTTP Proxy-Authorization (basic decoded).",

@@ -31,7 +31,14 @@ export interface Dispatcher {
   close(): Promise<void>;
 }
 
-export function createDispatcher(opts: { sensor: string; onSinkError?: (sink: string, err: unknown) => void }): Dispatcher {
+export interface DispatcherOptions {
+  sensor: string;
+  onSinkError?: (sink: string, err: unknown) => void;
+  /** Fields derived from the event before the sinks see it (the offline `geo` of connect events); never overwrites. */
+  decorate?: (event: RelaytrapEvent) => Record<string, unknown> | undefined;
+}
+
+export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const sinks: EventSink[] = [];
   const failures = new Map<string, number>();
   return {
@@ -53,6 +60,8 @@ export function createDispatcher(opts: { sensor: string; onSinkError?: (sink: st
       };
       // Per-event fields follow the common ones and can never overwrite them.
       if (fields) for (const [k, v] of Object.entries(fields)) if (!(k in event) && v !== undefined) event[k] = v;
+      const extra = opts.decorate?.(event);
+      if (extra) for (const [k, v] of Object.entries(extra)) if (!(k in event) && v !== undefined) event[k] = v;
       for (const sink of sinks) {
         try {
           sink.write(event);

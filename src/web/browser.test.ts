@@ -134,6 +134,26 @@ describe("web UI in Chromium", { skip }, () => {
     await page.close();
   });
 
+  test("the campaign list and a campaign page render", async () => {
+    for (const who of ["ann", "bob"]) {
+      await sendMail(t, "run@bulk.example", [`${who}@victim.example`], eml([`Subject: Dear ${who}, your parcel 123${who.length} is waiting`], `Track parcel for ${who} at the depot, fees apply.\n`));
+    }
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(`http://127.0.0.1:${port}/campaigns`);
+    await page.waitForSelector("body[data-ready='1']", { timeout: 15_000 });
+    const row = page.locator("main table tbody tr a", { hasText: "your parcel # is waiting" });
+    await row.click();
+    await page.waitForURL(/\/campaigns\/\d+$/);
+    await page.waitForSelector("#campaign-subjects li");
+    assert.match((await page.textContent("h1")) ?? "", /^Campaign dear \{name\}, your parcel # is waiting/);
+    assert.equal(await page.locator("#campaign-subjects li").count(), 2);
+    await page.screenshot({ path: `${ARTIFACTS}/campaign.png`, fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test("the live feed shows new sessions as they happen", async () => {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/`);

@@ -6,6 +6,7 @@ import type { Dispatcher } from "../events/dispatcher.js";
 import { formatHostPort, isLoopback, listenOn, lookupAll, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
 import { ConfigError } from "../config/load.js";
 import type { StoreReader } from "../store/types.js";
+import type { Enricher } from "../enrich/index.js";
 import { createJsonServer, DATA_CSP, HttpError, sendJsonBody } from "./http.js";
 import { createAuth } from "./auth.js";
 import { createGuard } from "./guard.js";
@@ -20,6 +21,7 @@ import { createProxyRoutes } from "./routes/proxy.js";
 import { createSessionRoutes } from "./routes/sessions.js";
 import { createSourceRoutes } from "./routes/sources.js";
 import { createStatsRoutes } from "./routes/stats.js";
+import { createCampaignRoutes } from "./routes/campaigns.js";
 import { createUiRoutes } from "./routes/ui.js";
 import type { Ctx, CspKind, Route } from "./route.js";
 import { createLiveHub } from "./live.js";
@@ -42,6 +44,8 @@ export interface WebServerOptions {
   reader: StoreReader;
   events: Dispatcher;
   activeSessions: () => number;
+  /** Offline country/AS of source addresses shown on lists, source pages and the dashboard; null: none. */
+  enricher?: Enricher | null;
   /** Messages the analysis pool gave up (for the metric); absent where there is no pool. */
   analysisGivenUp?: () => number;
   killSwitch?: KillSwitch | null;
@@ -99,13 +103,14 @@ export function createWebServer(o: WebServerOptions): WebServer {
     ...createUiRoutes(),
     ...createOpsRoutes({ metrics }),
     ...createAuthRoutes({ guard, publicView: config.web.public, sessionTtlMs: config.web.sessionTtlMs }),
-    ...createStatsRoutes({ reader, activeSessions: o.activeSessions }),
-    ...createMessageRoutes({ reader }),
+    ...createStatsRoutes({ reader, activeSessions: o.activeSessions, enricher: o.enricher ?? null }),
+    ...createCampaignRoutes({ reader, enricher: o.enricher ?? null }),
+    ...createMessageRoutes({ reader, enricher: o.enricher ?? null }),
     ...createSessionRoutes({ reader }),
-    ...createSourceRoutes({ reader }),
+    ...createSourceRoutes({ reader, enricher: o.enricher ?? null }),
     ...createDropboxRoutes({ reader }),
     ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
-    ...createProxyRoutes({ reader }),
+    ...createProxyRoutes({ reader, enricher: o.enricher ?? null }),
     ...createLiveRoutes({ hub }),
     ...createConfigRoutes({ config }),
   ];

@@ -172,6 +172,14 @@ describe("relaytrap CLI errors", () => {
     assert.match(r.stderr, /^relaytrap: config: bogusKey: unknown key\n$/);
   });
 
+  it("rejects an enrichment database that cannot be read with exit 2 naming the key", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "c.yaml"), `dataDir: ${dir}\nsmtpListen: ['127.0.0.1:0']\nwebListen: 127.0.0.1:0\nenrich: { countryDb: ${join(dir, "missing.mmdb")} }\n`);
+    const r = await runCli(["run", "--config", join(dir, "c.yaml")]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^relaytrap: config: enrich\.countryDb: cannot read .*missing\.mmdb: ENOENT\n$/);
+  });
+
   it("rejects a bad value from the environment with exit 2 naming the key", async () => {
     const r = await runCli(["run", "--data-dir", tempDir(), "--smtp-listen", "127.0.0.1:0"], { RELAYTRAP_LIMITS_MAX_LINE_BYTES: "lots" });
     assert.equal(r.code, 2);

@@ -181,6 +181,16 @@ export function searchMessages(r: StoreReader, f: WebMessageFilter): MessageSumm
     .map(toSummary);
 }
 
+/** The list rows of these messages (at most MAX_WEB_LIMIT), newest received first: a campaign's page. */
+export function messageSummaries(r: StoreReader, ids: readonly number[]): MessageSummary[] {
+  const some = ids.slice(0, MAX_WEB_LIMIT);
+  if (some.length === 0) return [];
+  const columns = SUMMARY_COLUMNS.split(", ").map((c) => `messages.${c}`).join(", ") + ", " + VERDICT_COLUMNS;
+  return r
+    .all<Record<string, unknown>>(`SELECT ${columns} FROM messages WHERE id IN (${some.map(() => "?").join(", ")}) ORDER BY received_at DESC, id DESC`, ...some)
+    .map(toSummary);
+}
+
 /** How many messages a filter matches, counted up to MAX_COUNTED (capped: true when there are more). The unfiltered
  * and kind-only totals come from the store's counters (migration 009). */
 export function countMessages(r: StoreReader, f: Omit<WebMessageFilter, "limit" | "after" | "sort" | "order">): { total: number; capped: boolean } {

@@ -30,6 +30,9 @@ const link = (href, text) => h("a", { href }, text);
 const hostPort = (ip, port) => (ip ?? "") + (port === null || port === undefined ? "" : `:${port}`);
 const kindTag = (k) => h(`span.tag.${k}`, {}, k);
 // Relay-test confidence (issue 15): only "certain" is delivered, learned, reported and shared.
+// Offline country and AS of a source address (issue 17): "NL AS64500" with the AS name as its title.
+const geoText = (g) => (g ? [g.country ?? "", g.asn !== null && g.asn !== undefined ? `AS${g.asn}` : ""].filter(Boolean).join(" ") : "");
+const geoTag = (g) => (g ? h("span.geo", { title: g.asnName ?? "" }, geoText(g)) : "");
 const confidenceTag = (c) => (c ? h(`span.tag.confidence-${c}`, { title: c === "certain" ? "acted on" : "shown only, never acted on" }, c) : "");
 
 class ApiError extends Error {
@@ -264,6 +267,7 @@ function topSourcesTable(s) {
     ? table(
         [
           ["source", (r) => link(`/sources/${encodeURIComponent(r.ip)}`, r.ip)],
+          ["country / AS", (r) => geoTag(r.geo)],
           ["sessions", (r) => r.sessions],
           ["messages", (r) => r.messages],
           ["relay tests", (r) => r.relayTests],
@@ -324,6 +328,7 @@ async function dashboard() {
   const cards = h("div.cards", { id: "cards" }, dashboardCards(s));
   const sources = h("div", { id: "top-sources" }, topSourcesTable(s));
   const dropboxes = h("div", { id: "top-dropboxes" }, topDropboxesTable(s));
+  const tops = me.level === "admin" ? h("div", { id: "tops" }) : null;
   render(
     h("h1", {}, "Dashboard"),
     cards,
@@ -331,9 +336,11 @@ async function dashboard() {
     h("div.range", {}, h("span.muted", {}, "Range:"), rangeButtons),
     h("div.panel", {}, panel.chart, panel.note),
     h("div.grid2", {}, h("div", {}, h("h2", {}, "Top sources (30 days)"), sources), h("div", {}, h("h2", {}, "Top dropboxes"), dropboxes)),
+    tops,
     h("h2", {}, "Live"),
     h("div.panel", {}, feed),
   );
+  if (tops) await loadTops(tops);
   await loadCharts(panel, range, showAll);
   onLive({
     onEvent: (e) => {
@@ -345,8 +352,53 @@ async function dashboard() {
       cards.replaceChildren(...dashboardCards(n));
       sources.replaceChildren(topSourcesTable(n));
       dropboxes.replaceChildren(topDropboxesTable(n));
+      if (tops) await loadTops(tops);
     },
   });
+}
+
+/** The dashboard's top-N tables for signed-in users: countries, ASes, HELO names, testers, AUTH credentials tried. */
+async function loadTops(el) {
+  const t = await api("/api/v1/stats/top");
+  const counts = [
+    ["sources", (r) => r.sources],
+    ["sessions", (r) => r.sessions],
+    ["messages", (r) => r.messages],
+  ];
+  const named = [
+    ["count", (r) => r.count],
+    ["sources", (r) => r.sources],
+    ["last seen", (r) => fmtTime(r.lastSeen)],
+  ];
+  const box = (title, node) => h("div", {}, h("h2", {}, title), node);
+  el.replaceChildren(
+    h(
+      "div.grid2",
+      {},
+      box(`Top countries (${t.days} days)`, table([["country", (r) => r.key], ...counts], t.countries)),
+      box(`Top ASes (${t.days} days)`, table([["AS", (r) => `AS${r.key}`], ["name", (r) => r.name ?? "", { class: "wrap" }], ...counts], t.asns)),
+    ),
+    h(
+      "div.grid2",
+      {},
+      box("Top HELO names", table([["HELO", (r) => r.name, { class: "wrap" }], ...named], t.helos)),
+      box("Top testers", table([["tester", (r) => r.name], ...named], t.testers)),
+    ),
+    t.credentials.length
+      ? box(
+          "AUTH credentials tried",
+          table(
+            [
+              ["mechanism", (r) => r.mechanism ?? ""],
+              ["user", (r) => r.username ?? "", { class: "wrap" }],
+              ["password", (r) => r.password ?? "", { class: "wrap" }],
+              ...named,
+            ],
+            t.credentials,
+          ),
+        )
+      : null,
+  );
 }
 
 // ---------- lists
@@ -483,6 +535,7 @@ async function messages() {
         ["confidence", (r) => confidenceTag(r.confidence)],
         ["via", (r) => r.channel ?? "direct"],
         ["source", source, {}, "source"],
+        ["geo", (r) => geoTag(r.geo)],
         ["from", (r) => (r.mailFrom ? addr(r.mailFrom) : "<>"), { class: "wrap" }],
         ["to", (r) => recipients(r), { class: "wrap" }],
         ["subject", (r) => r.subject ?? "", { class: "wrap" }],
@@ -518,6 +571,64 @@ async function messages() {
       },
     });
   }
+}
+
+// ---------- campaigns
+
+async function campaigns() {
+  const d = await api("/api/v1/campaigns");
+  const cols = [
+    ["campaign", (r) => link(`/campaigns/${r.id}`, r.template ?? r.subject ?? `#${r.id}`), { class: "wrap" }],
+    ["messages", (r) => r.messages],
+    ["sources", (r) => r.sources],
+    ["joined by", (r) => joinedBy(r.keys)],
+    ["recipients", (r) => r.recipients.map((x) => x.address).join(", "), { class: "wrap" }],
+    ["first seen", (r) => fmtTime(r.firstSeen)],
+    ["last seen", (r) => fmtTime(r.lastSeen)],
+  ];
+  render(
+    h("h1", {}, "Campaigns"),
+    h("p.muted", {}, `Spam of the last ${d.days} days grouped into runs: messages sharing a recipient (dropbox) set, a subject template or a body.`),
+    table(cols, d.items),
+  );
+}
+
+function joinedBy(k) {
+  return [k.rcptSet > 1 ? `recipients ×${k.rcptSet}` : "", k.subjectTemplate > 1 ? `subject ×${k.subjectTemplate}` : "", k.body > 1 ? `body ×${k.body}` : ""].filter(Boolean).join(", ");
+}
+
+async function campaign(id) {
+  const c = await api(`/api/v1/campaigns/${id}`);
+  render(
+    h("h1", {}, `Campaign ${c.template ?? "#" + c.id}`),
+    kv([
+      ["messages", c.messages],
+      ["sources", c.sources],
+      ["first seen", fmtTime(c.firstSeen)],
+      ["last seen", fmtTime(c.lastSeen)],
+      ["joined by", joinedBy(c.keys)],
+      ["subject template", c.template ?? ""],
+    ]),
+    h(
+      "div.grid2",
+      {},
+      h("div", {}, h("h2", {}, "Sources"), table([["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)], ["country / AS", (r) => geoTag(r.geo)], ["messages", (r) => r.messages]], c.srcIps)),
+      h("div", {}, h("h2", {}, "Recipients"), table([["address", (r) => r.address, { class: "wrap" }], ["messages", (r) => r.messages]], c.recipients)),
+    ),
+    h("h2", {}, "Subjects"),
+    h("ul", { id: "campaign-subjects" }, c.subjects.map((s) => h("li", {}, s))),
+    h("h2", {}, "Messages"),
+    table(
+      [
+        ["received", (r) => link(`/messages/${r.id}`, fmtTime(r.receivedAt))],
+        ["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)],
+        ["geo", (r) => geoTag(r.geo)],
+        ["to", (r) => r.rcptTo.join(", "), { class: "wrap" }],
+        ["subject", (r) => r.subject ?? "", { class: "wrap" }],
+      ],
+      c.items,
+    ),
+  );
 }
 
 async function dropboxes() {
@@ -562,6 +673,7 @@ async function proxyRequests() {
   const cols = [
     ["time (UTC)", (r) => fmtTime(r.at), { class: "nowrap" }],
     ["source", (r) => link(`/sources/${encodeURIComponent(r.srcIp)}`, r.srcIp)],
+    ["geo", (r) => geoTag(r.geo)],
     ["protocol", (r) => r.protocol],
     ["method", (r) => r.method],
     ["target", (r) => r.target, { class: "wrap" }],
@@ -692,6 +804,8 @@ async function source(ip) {
   render(
     h("h1", {}, `Source ${t.ip}`),
     kv([
+      ["country", t.geo?.country ?? "unknown"],
+      ["AS", t.geo && t.geo.asn !== null ? `AS${t.geo.asn} ${t.geo.asnName ?? ""}` : "unknown"],
       ["first seen", fmtTime(t.firstSeen)],
       ["last seen", fmtTime(t.lastSeen)],
       ["sessions", t.sessionCount],
@@ -800,6 +914,8 @@ async function route() {
   if ((m = /^\/sessions\/(.+)$/.exec(p))) return session(decodeURIComponent(m[1]));
   if ((m = /^\/sources\/(.+)$/.exec(p))) return source(decodeURIComponent(m[1]));
   if (p === "/dropboxes") return dropboxes();
+  if (p === "/campaigns") return campaigns();
+  if ((m = /^\/campaigns\/(\d+)$/.exec(p))) return campaign(m[1]);
   if (p === "/deliveries") return deliveries();
   if (p === "/proxy") return proxyRequests();
   if (p === "/config") return configPage();

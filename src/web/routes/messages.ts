@@ -11,6 +11,8 @@ import { emptyQuery, HttpError, ipParam, KINDS, timeParam } from "../http.js";
 import { attachmentContent, contentDisposition, htmlPart } from "../parts.js";
 import { get, json, query, toPublicMessage, viewJson, type Ctx, type Route } from "../route.js";
 import { sanitizeMailHtml } from "../sanitize.js";
+import type { Enricher } from "../../enrich/index.js";
+import { withGeo } from "../geo.js";
 
 /** Relay tests one anonymous search reads at most (it matches the redacted fields, so it cannot use the index). */
 export const PUBLIC_SEARCH_SCAN_ROWS = 5_000;
@@ -104,14 +106,15 @@ function getRawOf(reader: StoreReader, id: number): Buffer {
   return raw;
 }
 
-export function createMessageRoutes({ reader }: { reader: StoreReader }): Route[] {
+export function createMessageRoutes({ reader, enricher }: { reader: StoreReader; enricher?: Enricher | null }): Route[] {
   return [
     get(/^\/api\/v1\/messages$/, "public", (c) => {
       const q = query(c, messagesQuery);
       const publicOnly = c.viewer.level !== "admin";
       if (publicOnly && q.kind !== undefined && q.kind !== "relay-test") throw new HttpError(403, "the public view shows relay tests only");
       if (publicOnly && (q.q !== undefined || q.dropbox !== undefined)) {
-        json(c, publicSearch(reader, q));
+        const r = publicSearch(reader, q);
+        json(c, { ...r, items: withGeo(enricher, r.items) });
         return;
       }
       const filter = {
@@ -126,7 +129,7 @@ export function createMessageRoutes({ reader }: { reader: StoreReader }): Route[
       const items = searchMessages(reader, { ...filter, after: cursorParam(q), sort: q.sort, order: q.order, limit: q.limit });
       const { total, capped } = countMessages(reader, filter);
       const p = listPage(items, q);
-      json(c, { ...p, items: c.redact ? p.items.map(toPublicMessage) : p.items, total, totalCapped: capped });
+      json(c, { ...p, items: withGeo(enricher, c.redact ? p.items.map(toPublicMessage) : p.items), total, totalCapped: capped });
     }),
     get(/^\/api\/v1\/messages\/(\d{1,15})$/, "public", async (c) => {
       query(c, emptyQuery);

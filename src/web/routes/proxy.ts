@@ -4,6 +4,8 @@ import type { StoreReader } from "../../store/types.js";
 import { listProxyRequests } from "../../store/sqlite/proxy.js";
 import { ipParam, timeParam } from "../http.js";
 import { get, json, page, query, type Route } from "../route.js";
+import type { Enricher } from "../../enrich/index.js";
+import { withGeo } from "../geo.js";
 
 const proxyRequestsQuery = z
   .object({
@@ -14,11 +16,11 @@ const proxyRequestsQuery = z
   })
   .strict();
 
-export function createProxyRoutes({ reader }: { reader: StoreReader }): Route[] {
+export function createProxyRoutes({ reader, enricher }: { reader: StoreReader; enricher?: Enricher | null }): Route[] {
   return [
     get(/^\/api\/v1\/proxy\/requests$/, "admin", (c) => {
       const q = query(c, proxyRequestsQuery);
-      json(c, page(listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since }), q.limit));
+      json(c, page(withGeo(enricher, listProxyRequests(reader, { srcIp: q.src_ip, before: q.before, limit: q.limit, since: q.since })), q.limit));
     }),
   ];
 }

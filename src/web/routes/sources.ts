@@ -1,13 +1,16 @@
-// One source address for signed-in users: when it was first and last seen, and its timeline of sessions and messages.
+// One source address for signed-in users: when it was first and last seen, its country and AS, and its timeline of
+// sessions and messages.
 import type { StoreReader } from "../../store/types.js";
 import { sourceTimeline } from "../../store/sqlite/web.js";
 import { emptyQuery, HttpError, ipParam } from "../http.js";
 import { get, json, query, type Route } from "../route.js";
+import type { Enricher } from "../../enrich/index.js";
+import { withGeo } from "../geo.js";
 
 /** Rows of a source's timeline returned. */
 export const SOURCE_TIMELINE_LIMIT = 200;
 
-export function createSourceRoutes({ reader }: { reader: StoreReader }): Route[] {
+export function createSourceRoutes({ reader, enricher }: { reader: StoreReader; enricher?: Enricher | null }): Route[] {
   return [
     get(/^\/api\/v1\/sources\/([^/]{1,64})$/, "admin", (c) => {
       query(c, emptyQuery);
@@ -15,7 +18,7 @@ export function createSourceRoutes({ reader }: { reader: StoreReader }): Route[]
       if (!ip.success) throw new HttpError(400, "expected an IP address");
       const t = sourceTimeline(reader, ip.data, SOURCE_TIMELINE_LIMIT);
       if (t.firstSeen === null) throw new HttpError(404, "this address has not been seen");
-      json(c, t);
+      json(c, { ...t, geo: enricher?.lookup(t.ip) ?? null, messages: withGeo(enricher, t.messages) });
     }),
   ];
 }

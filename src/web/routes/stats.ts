@@ -1,8 +1,12 @@
 // The dashboard's numbers: the summary (totals, last 24 h, top sources for signed-in users, top dropboxes, live
-// sessions) and relay-attempt counts per day, week or month.
+// sessions), relay-attempt counts per day, week or month, and for signed-in users the top-N tables (countries, ASes,
+// HELO names, testers, AUTH credentials tried).
 import { z } from "zod";
 import type { StoreReader } from "../../store/types.js";
 import { attemptStats, listDropboxes, topSources, totals, type SourceSummary } from "../../store/sqlite/web.js";
+import { topCredentials, topHelos, topTesters, type CredentialRow, type TopRow } from "../../store/sqlite/insights.js";
+import type { Enricher } from "../../enrich/index.js";
+import { geoTops, type GeoCount } from "../geo.js";
 import { emptyQuery, HttpError, timeParam } from "../http.js";
 import { get, json, query, viewJson, type Route } from "../route.js";
 
@@ -15,19 +19,45 @@ export const TOP_SOURCES_DAYS = 30;
  * per source), so they cost a range scan (~200 ms at 1M stored messages), and a month's ranking a minute old is right.
  */
 export const TOP_SOURCES_TTL_MS = 60_000;
+/** Sources (busiest first) the top countries and ASes are counted over. */
+export const GEO_TOP_SOURCES = 5_000;
+
+interface Tops {
+  at: number;
+  sources: SourceSummary[];
+  countries: GeoCount[];
+  asns: GeoCount[];
+  helos: TopRow[];
+  testers: TopRow[];
+  credentials: CredentialRow[];
+}
 
 const statsQuery = z
   .object({ bucket: z.enum(["day", "week", "month"]).default("week"), since: timeParam.optional(), until: timeParam.optional() })
   .strict();
 
-export function createStatsRoutes({ reader, activeSessions }: { reader: StoreReader; activeSessions: () => number }): Route[] {
-  let topCache: { at: number; items: SourceSummary[] } | null = null;
-  const recentTopSources = (now: number): SourceSummary[] => {
+export function createStatsRoutes({ reader, activeSessions, enricher }: { reader: StoreReader; activeSessions: () => number; enricher?: Enricher | null }): Route[] {
+  let topCache: Tops | null = null;
+  // One read of the month for all the top-N tables, reused like the top sources (the geo counts run over the busiest
+  // GEO_TOP_SOURCES sources, in memory); the answer is not kept while the databases still load.
+  const tops = (now: number): Tops => {
     if (topCache === null || now - topCache.at > TOP_SOURCES_TTL_MS) {
-      topCache = { at: now, items: topSources(reader, now - TOP_SOURCES_DAYS * 86_400_000, DASHBOARD_TOP) };
+      const since = now - TOP_SOURCES_DAYS * 86_400_000;
+      const sources = topSources(reader, since, GEO_TOP_SOURCES);
+      const t: Tops = {
+        at: now,
+        sources: sources.slice(0, DASHBOARD_TOP),
+        ...geoTops(enricher, sources, DASHBOARD_TOP),
+        helos: topHelos(reader, since, DASHBOARD_TOP),
+        testers: topTesters(reader, since, DASHBOARD_TOP),
+        credentials: topCredentials(reader, since, DASHBOARD_TOP),
+      };
+      if (enricher && !enricher.loaded) return t;
+      topCache = t;
     }
-    return topCache.items;
+    return topCache;
   };
+  const recentTopSources = (now: number) => tops(now).sources.map((s) => ({ ...s, geo: enricher?.lookup(s.ip) ?? null }));
   return [
     get(/^\/api\/v1\/summary$/, "public", (c) => {
       query(c, emptyQuery);
@@ -41,6 +71,11 @@ export function createStatsRoutes({ reader, activeSessions }: { reader: StoreRea
         activeSessions: activeSessions(),
       };
       viewJson(c, body);
+    }),
+    get(/^\/api\/v1\/stats\/top$/, "admin", (c) => {
+      query(c, emptyQuery);
+      const t = tops(Date.now());
+      json(c, { days: TOP_SOURCES_DAYS, countries: t.countries, asns: t.asns, helos: t.helos, testers: t.testers, credentials: t.credentials });
     }),
     get(/^\/api\/v1\/stats\/attempts$/, "public", (c) => {
       const q = query(c, statsQuery);

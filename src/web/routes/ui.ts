@@ -24,7 +24,7 @@ function loadAssets(): Map<string, Asset> {
 }
 
 /** Paths the single-page UI answers (it routes in the browser). */
-const UI_PAGES = /^\/(?:|login|messages|messages\/\d+|sessions\/[A-Za-z0-9_.:-]+|sources\/[0-9A-Fa-f.:]+|dropboxes|deliveries|proxy|config)$/;
+const UI_PAGES = /^\/(?:|login|messages|messages\/\d+|sessions\/[A-Za-z0-9_.:-]+|sources\/[0-9A-Fa-f.:]+|campaigns|campaigns\/\d+|dropboxes|deliveries|proxy|config)$/;
 
 /** Reads the files now (a missing one fails at startup, not at the first page view). */
 export function createUiRoutes(): Route[] {
