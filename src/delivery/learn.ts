@@ -3,7 +3,7 @@
 import type { Config } from "../config/schema.js";
 import { isActionable } from "../analysis/confidence.js";
 import type { DeliveryStore, RecipientSighting } from "../store/delivery.js";
-import { MAX_SIGHTING_RECIPIENTS } from "../store/sqlite/delivery.js";
+import { MAX_SIGHTING_RECIPIENTS } from "../store/sqlite/dropboxes.js";
 import type { Fail, StoredMessageInfo } from "./types.js";
 
 /** Spam recipients are counted in memory and written every this often (or when MAX_PENDING_RECIPIENTS is reached). */
