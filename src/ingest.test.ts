@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createDispatcher, type RelaytrapEvent } from "./events/dispatcher.js";
-import type { StoredMessageInfo } from "./delivery/engine.js";
+import type { StoredMessageInfo } from "./delivery/types.js";
 import { createIngest, IN_THREAD, type IngestMessage, type IngestOptions } from "./ingest.js";
 import { createSourceCutoff } from "./policy/cutoff.js";
 import Database from "./store/sqlite/driver.js";

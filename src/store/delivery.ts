@@ -102,7 +102,8 @@ export interface ExpiryPolicy {
   historyBefore: number | null;
 }
 
-export interface DeliveryStore {
+/** Dropbox and recipient learning (sqlite/dropboxes.ts). */
+export interface DropboxStore {
   recordSighting(s: Sighting, rule: RecurringRule): Promise<void>;
   /** Adds aggregated spam-recipient sightings in one commit. */
   recordRecipients(batch: RecipientSighting[], rule: RecurringRule): Promise<void>;
@@ -110,6 +111,10 @@ export interface DeliveryStore {
   knownDropboxes(addresses: string[]): Set<string>;
   listDropboxes(limit?: number): DropboxRow[];
   topRecipients(limit?: number): RecipientRow[];
+}
+
+/** The outbox, its audit trail and the kill switch (sqlite/delivery.ts). */
+export interface OutboxStore {
   /** Deliveries in these statuses since a time: all, this source's, and per recipient as stored (every recipient in
    * the window: the policy folds spellings into mailboxes; the caps keep the window's rows few). */
   counters(since: number, srcIp: string, statuses: OutboxStatus[]): DeliveryCounters;
@@ -128,5 +133,9 @@ export interface DeliveryStore {
   expireQueued(before: number, now: number): Promise<OutboxRow[]>;
   switchState(): "on" | "off";
   stats(since: number): Record<OutboxStatus, number>;
+}
+
+export interface DeliveryStore extends DropboxStore, OutboxStore {
+  /** Old addresses and (per the policy) old history, in one commit. */
   expire(p: ExpiryPolicy): Promise<void>;
 }
