@@ -200,7 +200,7 @@ export interface SourceSummary {
 /**
  * The busiest sources since a time. O(rows in range): the rows are read by time and grouped once (grouping each table
  * by src_ip first made the planner walk both whole src_ip indexes); a month at 1M messages still takes ~200 ms, so
- * the dashboard reuses the answer for a while (TOP_SOURCES_TTL_MS in web/server.ts).
+ * the dashboard reuses the answer for a while (TOP_SOURCES_TTL_MS in web/routes/stats.ts).
  */
 export function topSources(r: StoreReader, since: number, limit: number): SourceSummary[] {
   return r.all<SourceSummary>(
