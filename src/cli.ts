@@ -627,6 +627,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof UsageError) die(err.message, 2);
+  if (err instanceof ConfigError) die(err.message.split("\n").join("\nrelaytrap: "), 2);
+  if (err instanceof UsageError) die(err.message, 2);
   die((err as Error).stack ?? String(err), 1);
 });

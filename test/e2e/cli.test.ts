@@ -172,6 +172,18 @@ describe("relaytrap CLI errors", () => {
     assert.match(r.stderr, /^relaytrap: config: bogusKey: unknown key\n$/);
   });
 
+  it("lists every bad config key at once, one line each, exit 2 (issue 17.8)", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "c.yaml"), "dataDir: " + dir + "\nbogusKey: 1\npersona: qmail\nlimits:\n  maxLineBytes: -1\n");
+    const r = await runCli(["check-config", "--config", join(dir, "c.yaml")], { RELAYTRAP_RDNS_ENABLED: "perhaps" });
+    assert.equal(r.code, 2);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 4, r.stderr);
+    for (const key of ["bogusKey", "persona", "limits.maxLineBytes", "RELAYTRAP_RDNS_ENABLED"]) {
+      assert.ok(lines.some((l) => l.startsWith(`relaytrap: config: ${key}: `)), `${key} missing: ${r.stderr}`);
+    }
+  });
+
   it("rejects a bad value from the environment with exit 2 naming the key", async () => {
     const r = await runCli(["run", "--data-dir", tempDir(), "--smtp-listen", "127.0.0.1:0"], { RELAYTRAP_LIMITS_MAX_LINE_BYTES: "lots" });
     assert.equal(r.code, 2);
