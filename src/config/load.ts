@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
+import { maskSecrets } from "./mask.js";
 import { configSchema, type Config } from "./schema.js";
 import { isLoopback, lookupAll, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
 import { isIP } from "node:net";
@@ -223,17 +224,6 @@ export function loadConfig(opts: LoadOptions = {}): Config {
 export function defaultHostname(): string {
   const h = osHostname();
   return /^[A-Za-z0-9.-]+$/.test(h) && h !== "" ? h : "localhost";
-}
-
-/** Keys whose values are secrets: shown as "***" wherever the config is printed. */
-const SECRET_KEY = /password|token|secret|databaseUrl/i;
-
-export function maskSecrets(value: unknown, key = ""): unknown {
-  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, key));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
-  }
-  return SECRET_KEY.test(key) && value !== undefined && value !== "" ? "***" : value;
 }
 
 /** The effective configuration as YAML, secrets masked: what check-config prints and docs/config.example.yaml holds. */

@@ -305,6 +305,10 @@ describe("web API", () => {
     const c = (await http(port, "/api/v1/config")).json();
     assert.equal(c.persona, "postfix");
     assert.ok("web" in c);
+    // Only secrets are masked: booleans and numbers never, whatever their key says (allowPrivateMx was "********").
+    assert.equal(c.delivery.allowPrivateMx, false);
+    assert.equal(c.delivery.enabled, false);
+    assert.equal(c.delivery.maxPerDay, 20);
     const ks = (await http(port, "/api/v1/delivery/kill-switch")).json();
     assert.deepEqual(ks, { available: true, engaged: false });
     const noToken = await http(port, "/api/v1/delivery/kill-switch", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"engaged":true}' });
