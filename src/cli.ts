@@ -292,15 +292,9 @@ async function cmdDelivery(argv: string[]): Promise<void> {
     return;
   }
   const s = readDeliveryStatus(config.dataDir);
-  const out = {
-    switch: s.switch,
-    configEnabled: config.delivery.enabled,
-    delivering: config.delivery.enabled && s.switch === "on",
-    dryRun: config.delivery.dryRun,
-    queued: s.queued,
-    last24h: s.last24h,
-    dropboxes: s.dropboxes,
-  };
+  const { deliveryState } = await import("./delivery/state.js");
+  // The same state the API and the Config page show, from the config the sensor runs with (--config / RELAYTRAP_*).
+  const out = { ...deliveryState(config.delivery, s.switch === "off"), switch: s.switch, queued: s.queued, last24h: s.last24h, dropboxes: s.dropboxes };
   process.stdout.write(JSON.stringify(out, null, 2) + "\n");
 }
 

@@ -129,7 +129,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
     ...createAuthRoutes({ guard, publicView: config.web.public, sessionTtlMs: config.web.sessionTtlMs }),
     ...createStatsRoutes({ reader, activeSessions: o.activeSessions }),
     ...createProxyRoutes({ reader }),
-    ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
+    ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard, delivery: o.config.delivery }),
     ...createDropboxRoutes({ reader }),
     ...createSourceRoutes({ reader }),
     ...createSessionRoutes({ reader }),

@@ -163,6 +163,35 @@ describe("relaytrap run (real CLI)", () => {
   });
 });
 
+describe("one truth about delivery (issue 17.7)", () => {
+  it("`delivery status --config FILE` reads the sensor's config and says what the API says", async () => {
+    const dir = tempDir();
+    const file = join(dir, "relaytrap.yaml");
+    writeFileSync(file, `dataDir: ${dir}\nsmtpListen: ['127.0.0.1:0']\nwebListen: '127.0.0.1:0'\ndelivery:\n  enabled: true\n  dryRun: true\n  smarthost: '127.0.0.1:9'\n`);
+    const cli = startCli(["run", "--config", file]);
+    try {
+      const web = (await cli.listening).find((l) => l.kind === "web")!;
+      const api = async () => ((await (await fetch(`http://${web.address}/api/v1/delivery/kill-switch`)).json()) as { state: Record<string, unknown> }).state;
+      const status = async () => {
+        const r = await runCli(["delivery", "status", "--config", file]);
+        assert.equal(r.code, 0, r.stderr);
+        const { switch: _s, queued: _q, last24h: _l, dropboxes: _d, ...state } = JSON.parse(r.stdout) as Record<string, unknown>;
+        return state;
+      };
+      assert.deepEqual(await status(), { configEnabled: true, killSwitchEngaged: false, dryRun: true, effective: "dry run", sending: false });
+      assert.deepEqual(await api(), await status());
+      assert.equal((await runCli(["delivery", "off", "--config", file])).code, 0);
+      assert.equal((await status()).effective, "stopped (kill switch)");
+      assert.deepEqual(await api(), await status());
+      // Without the sensor's config the CLI reads the defaults: delivery off by config.
+      assert.equal((await runCli(["delivery", "status", "--data-dir", dir])).stdout.includes('"effective": "off (config)"'), true);
+    } finally {
+      cli.child.kill("SIGTERM");
+      await cli.exited;
+    }
+  });
+});
+
 describe("relaytrap CLI errors", () => {
   it("rejects an unknown config key with exit 2 naming it", async () => {
     const dir = tempDir();
