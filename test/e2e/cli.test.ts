@@ -192,6 +192,58 @@ describe("one truth about delivery (issue 17.7)", () => {
   });
 });
 
+describe("help everywhere (issue 17.8)", () => {
+  const COMMANDS = ["run", "export", "analyze", "reanalyze", "check-config", "doctor", "delivery", "import", "demo", "hash-password",
+    "collector", "collector-token", "collector-dropbox", "report", "feed", "help"];
+
+  it("`relaytrap COMMAND --help` (and -h, and `help COMMAND`) prints the command's usage on stdout, exit 0", async () => {
+    const top = await runCli(["help"]);
+    assert.equal(top.code, 0);
+    for (const cmd of COMMANDS) {
+      assert.ok(top.stdout.includes(`  relaytrap ${cmd}`), `${cmd} missing from relaytrap help`);
+      for (const args of cmd === "run" || cmd === "feed" ? [[cmd, "--help"], [cmd, "-h"], ["help", cmd]] : [[cmd, "--help"]]) {
+        const r = await runCli(args);
+        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+        assert.equal(r.stderr, "");
+        assert.ok(r.stdout.startsWith(`Usage: relaytrap ${cmd}`), `${args.join(" ")}: ${r.stdout}`);
+      }
+    }
+    // After other arguments too, and for commands with an action word.
+    assert.match((await runCli(["delivery", "status", "--help"])).stdout, /^Usage: relaytrap delivery off\|on\|status/);
+    assert.match((await runCli(["run", "--data-dir", "/nonexistent", "--help"])).stdout, /--smtp-listen HOST:PORT/);
+  });
+
+  it("a bad flag or argument: one line saying what, then the command's usage line, exit 2", async () => {
+    for (const [args, what] of [
+      [["run", "--bogus"], /^relaytrap: Unknown option '--bogus'\nusage: relaytrap run \[options\]  \(relaytrap run --help\)\n$/],
+      [["export", "--format", "xml"], /^relaytrap: --format: expected jsonl or mbox, got "xml"\nusage: relaytrap export /],
+      [["delivery", "sideways"], /^relaytrap: delivery: expected on, off or status\nusage: relaytrap delivery off\|on\|status/],
+      [["analyze"], /^relaytrap: analyze: expected exactly one FILE\.eml\nusage: relaytrap analyze FILE\.eml/],
+      [["frobnicate"], /^relaytrap: unknown command "frobnicate"\nusage: relaytrap COMMAND/],
+    ] as const) {
+      const r = await runCli([...args]);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, what);
+      assert.doesNotMatch(r.stderr, /To specify a positional/);
+    }
+  });
+
+  it("export, reanalyze and analyze read the sensor's config (--config): its dataDir and sensorIps", async () => {
+    const dir = tempDir();
+    openWriterDb(join(dir, "relaytrap.db")).close();
+    const file = join(dir, "c.yaml");
+    writeFileSync(file, `dataDir: ${dir}\nsensorIps: ['${SENSOR_IP}']\n`);
+    const exp = await runCli(["export", "--config", file]);
+    assert.equal(exp.code, 0, exp.stderr);
+    assert.equal((await runCli(["reanalyze", "--config", file])).code, 0);
+    writeFileSync(join(dir, "t.eml"), RELAY_TEST);
+    const v = await runCli(["analyze", join(dir, "t.eml"), "--config", file]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal((JSON.parse(v.stdout) as { matchesSensor: boolean }).matchesSensor, true);
+  });
+});
+
 describe("relaytrap CLI errors", () => {
   it("rejects an unknown config key with exit 2 naming it", async () => {
     const dir = tempDir();
