@@ -1,7 +1,7 @@
 // End to end: the real CLI on port 0, real SMTP clients (nodemailer, swaks, Postfix's smtp-source), export, config
 // errors, signals.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +9,8 @@ import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import nodemailer from "nodemailer";
 import { openWriterDb } from "../../src/store/sqlite/db.js";
-import { runCli, startCli, tempDir, type CliProcess } from "../helpers/sensor.js";
+import { verifyPassword } from "../../src/web/auth.js";
+import { CLI, runCli, startCli, tempDir, type CliProcess } from "../helpers/sensor.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 
 const exec = promisify(execFile);
@@ -241,6 +242,48 @@ describe("help everywhere (issue 17.8)", () => {
     const v = await runCli(["analyze", join(dir, "t.eml"), "--config", file]);
     assert.equal(v.code, 0, v.stderr);
     assert.equal((JSON.parse(v.stdout) as { matchesSensor: boolean }).matchesSensor, true);
+  });
+});
+
+describe("hash-password (issue 17.8)", () => {
+  it("piped: hashes the line on stdin", async () => {
+    const child = spawn(process.execPath, [CLI, "hash-password"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stdin.end("correct horse\n");
+    assert.equal(await new Promise((r) => child.once("close", r)), 0);
+    assert.ok(await verifyPassword("correct horse", out.trim()));
+  });
+
+  /** hash-password on a terminal (util-linux `script` makes the pty): answers typed after each prompt. */
+  async function onTerminal(answers: string[]): Promise<{ code: number; out: string }> {
+    const child = spawn("script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} hash-password; echo "rc=$?"`, "/dev/null"], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    let prompts = 0;
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      // Type the next answer once its prompt is out (raw mode is on by then: nothing typed is echoed by the terminal).
+      const seen = (out.match(/Password: |Again: /g) ?? []).length;
+      while (prompts < seen && prompts < answers.length) child.stdin.write(answers[prompts++] + "\r");
+    });
+    const exited = new Promise<void>((r) => child.once("close", () => r()));
+    await new Promise<void>((r) => child.stdout.once("end", () => r()));
+    await exited;
+    const code = Number(/rc=(\d+)/.exec(out)?.[1] ?? NaN);
+    return { code, out };
+  }
+
+  it("on a terminal: asks twice without echo; two different answers are refused", { skip: !existsSync("/usr/bin/script") && "no util-linux script" }, async () => {
+    const ok = await onTerminal(["tr0ub4dor&3", "tr0ub4dor&3"]);
+    assert.equal(ok.code, 0, ok.out);
+    assert.doesNotMatch(ok.out, /tr0ub4dor/, "the password is not echoed");
+    const hash = /scrypt\$\S+/.exec(ok.out)?.[0];
+    assert.ok(hash && (await verifyPassword("tr0ub4dor&3", hash)), ok.out);
+    const differ = await onTerminal(["one", "two"]);
+    assert.equal(differ.code, 1);
+    assert.match(differ.out, /relaytrap: hash-password: the two passwords differ/);
   });
 });
 
