@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
@@ -284,6 +284,30 @@ describe("hash-password (issue 17.8)", () => {
     const differ = await onTerminal(["one", "two"]);
     assert.equal(differ.code, 1);
     assert.match(differ.out, /relaytrap: hash-password: the two passwords differ/);
+  });
+});
+
+describe("demo's temporary data (issue 17.8)", () => {
+  async function demoDir(extra: string[]): Promise<{ dir: string; exited: CliProcess["exited"] }> {
+    const cli = startCli(["demo", "--web-listen", "127.0.0.1:0", "--days", "1", "--interval-ms", "1000", ...extra]);
+    await cli.listening;
+    const dir = /^relaytrap: ready \(data in (.+)\)$/.exec(cli.stdout.find((l) => l.startsWith("relaytrap: ready")) ?? "")?.[1];
+    assert.ok(dir && existsSync(dir), cli.stdout.join("\n"));
+    cli.child.kill("SIGTERM");
+    return { dir, exited: cli.exited };
+  }
+
+  it("removes its temporary data directory on exit", async () => {
+    const { dir, exited } = await demoDir([]);
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    assert.equal(existsSync(dir), false, `${dir} left behind`);
+  });
+
+  it("keeps it with --keep", async () => {
+    const { dir, exited } = await demoDir(["--keep"]);
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    assert.ok(existsSync(join(dir, "relaytrap.db")));
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
