@@ -3,8 +3,10 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import nodemailer from "nodemailer";
@@ -308,6 +310,59 @@ describe("demo's temporary data (issue 17.8)", () => {
     assert.deepEqual(await exited, { code: 0, signal: null });
     assert.ok(existsSync(join(dir, "relaytrap.db")));
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("npm start (issue 17.8)", () => {
+  it("stops its sensor on SIGTERM: no orphan left listening", { skip: process.platform === "win32" && "POSIX only" }, async () => {
+    const root = fileURLToPath(new URL("../../..", import.meta.url));
+    const env = { ...process.env, RELAYTRAP_DATA_DIR: tempDir(), RELAYTRAP_SMTP_LISTEN: "127.0.0.1:0", RELAYTRAP_WEB_LISTEN: "127.0.0.1:0" };
+    const npm = spawn("npm", ["start", "--silent"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    // "exit", not "close": an orphaned sensor would hold the pipes open.
+    const exited = new Promise<void>((r) => npm.once("exit", () => r()));
+    let out = "";
+    npm.stdout.setEncoding("utf8");
+    const port = await new Promise<number>((resolve, reject) => {
+      npm.stdout.on("data", (d: string) => {
+        out += d;
+        const m = /listening smtp on 127\.0\.0\.1:(\d+)\n[^]*relaytrap: ready/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      void exited.then(() => reject(new Error(`npm start exited: ${out}`)));
+    });
+    const descendants = (pid: number): number[] => {
+      let kids: number[] = [];
+      try {
+        for (const t of readdirSync(`/proc/${pid}/task`)) kids.push(...readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").split(" ").filter(Boolean).map(Number));
+      } catch {
+        kids = [];
+      }
+      return kids.flatMap((k) => [k, ...descendants(k)]);
+    };
+    const started = descendants(npm.pid!);
+    npm.kill("SIGTERM");
+    await exited;
+    // If the test fails, do not leave the orphan running: end exactly the processes npm had started.
+    after(() => {
+      for (const pid of started) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    });
+    // npm is gone; so must be the sensor it started (before the fix, 'sh -c' died and the sensor kept listening).
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once("error", () => resolve(true));
+    });
+    assert.ok(refused, `a sensor still listens on ${port} after npm start got SIGTERM: ${out}`);
+    assert.match(out, /relaytrap: SIGTERM, stopping/);
   });
 });
 
