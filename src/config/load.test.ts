@@ -72,6 +72,21 @@ describe("config", () => {
     assert.equal(configError(() => loadConfig({ configFile: "/nonexistent/relaytrap.yaml", env: {} })).key, "config");
     assert.equal(configError(() => loadConfig({ configFile: yaml("tls:\n  cert: /x.pem\n"), env: {} })).key, "tls");
   });
+
+  it("lists every bad key at once, the environment's with the file's, one line each (issue 17.8)", () => {
+    const err = configError(() =>
+      loadConfig({
+        configFile: yaml("bogus: 1\nlimits:\n  maxLineBytes: -5\n  maxLinBytes: 3\npersona: qmail\nsmtpListen: [nonsense]\n"),
+        env: { RELAYTRAP_RDNS_ENABLED: "perhaps", RELAYTRAP_DELIVERY_MAX_PER_DAY: "lots" },
+      }),
+    );
+    const keys = err.issues.map((i) => i.key).sort();
+    assert.deepEqual(keys, ["RELAYTRAP_DELIVERY_MAX_PER_DAY", "RELAYTRAP_RDNS_ENABLED", "bogus", "limits.maxLinBytes", "limits.maxLineBytes", "persona", "smtpListen.0"]);
+    const lines = err.message.split("\n");
+    assert.equal(lines.length, keys.length);
+    for (const l of lines) assert.match(l, /^config: \S+: \S/);
+    assert.ok(lines.includes("config: bogus: unknown key"), err.message);
+  });
 });
 
 it("docs/config.example.yaml lists every key with its default (regenerate: relaytrap check-config)", () => {

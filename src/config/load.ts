@@ -3,16 +3,28 @@ import { readFileSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { z } from "zod";
+import { maskSecrets } from "./mask.js";
 import { configSchema, type Config } from "./schema.js";
 import { isLoopback, lookupAll, parseHostPort, resolvesToLoopback, type LookupAll } from "../net/address.js";
 import { isIP } from "node:net";
 
+/** One bad key and why. */
+export interface ConfigIssue {
+  key: string;
+  reason: string;
+}
+
+/** A config that cannot be used: every bad key with its reason, one "config: KEY: REASON" line each. */
 export class ConfigError extends Error {
+  readonly issues: ConfigIssue[];
   constructor(
     readonly key: string,
     readonly reason: string,
+    more: ConfigIssue[] = [],
   ) {
-    super(`config: ${key}: ${reason}`);
+    const issues = [{ key, reason }, ...more];
+    super(issues.map((i) => `config: ${i.key}: ${i.reason}`).join("\n"));
+    this.issues = issues;
   }
 }
 
@@ -75,21 +87,29 @@ function setPath(obj: RawConfig, path: string[], value: unknown): void {
   if (last !== undefined) cur[last] = value;
 }
 
-/** RELAYTRAP_SMTP_LISTEN=a,b -> smtpListen; RELAYTRAP_LIMITS_MAX_LINE_BYTES -> limits.maxLineBytes; NAME_FILE reads a file. */
-export function envOverrides(env: NodeJS.ProcessEnv): RawConfig {
+/**
+ * RELAYTRAP_SMTP_LISTEN=a,b -> smtpListen; RELAYTRAP_LIMITS_MAX_LINE_BYTES -> limits.maxLineBytes; NAME_FILE reads a file.
+ * A bad variable is pushed to `issues` and skipped when that list is given; without it, the first one throws.
+ */
+export function envOverrides(env: NodeJS.ProcessEnv, issues?: ConfigIssue[]): RawConfig {
   const out: RawConfig = {};
   for (const leaf of schemaLeaves(configSchema)) {
     const name = "RELAYTRAP_" + leaf.path.map(camelToSnake).join("_");
-    let value = env[name];
-    const fileName = env[`${name}_FILE`];
-    if (value === undefined && fileName !== undefined) {
-      try {
-        value = readFileSync(fileName, "utf8").replace(/\r?\n$/, "");
-      } catch (err) {
-        throw new ConfigError(`${name}_FILE`, `cannot read ${fileName}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    try {
+      let value = env[name];
+      const fileName = env[`${name}_FILE`];
+      if (value === undefined && fileName !== undefined) {
+        try {
+          value = readFileSync(fileName, "utf8").replace(/\r?\n$/, "");
+        } catch (err) {
+          throw new ConfigError(`${name}_FILE`, `cannot read ${fileName}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+        }
       }
+      if (value !== undefined) setPath(out, leaf.path, envValue(leaf, value, name));
+    } catch (err) {
+      if (!issues || !(err instanceof ConfigError)) throw err;
+      issues.push(...err.issues);
     }
-    if (value !== undefined) setPath(out, leaf.path, envValue(leaf, value, name));
   }
   return out;
 }
@@ -126,17 +146,21 @@ export function readConfigFile(path: string): RawConfig {
   return doc;
 }
 
-/** Validates a merged raw config; throws ConfigError naming the first offending key. */
+/** zod's issues as key paths and reasons: an unknown key is named by its own path, one issue per key. */
+function configIssues(issues: z.core.$ZodIssue[]): ConfigIssue[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") return issue.keys.map((k) => ({ key: path ? `${path}.${k}` : k, reason: "unknown key" }));
+    return [{ key: path || "config", reason: issue.message }];
+  });
+}
+
+/** Validates a merged raw config; throws ConfigError listing every offending key at once. */
 export function validateConfig(raw: RawConfig): Config {
   const r = configSchema.safeParse(raw);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    if (!issue) throw new ConfigError("config", "invalid");
-    if (issue.code === "unrecognized_keys") {
-      const prefix = issue.path.length ? issue.path.join(".") + "." : "";
-      throw new ConfigError(prefix + issue.keys.join(", " + prefix), "unknown key");
-    }
-    throw new ConfigError(issue.path.join(".") || "config", issue.message);
+    const [first, ...more] = configIssues(r.error.issues);
+    throw new ConfigError(first?.key ?? "config", first?.reason ?? "invalid", more);
   }
   // The web UI shows trapped mail and the config: off loopback it needs users (there is no anonymous admin). An IP is
   // judged here; a host name by what it resolves to, at start (checkWebListen) and again by the web server itself.
@@ -181,25 +205,25 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const file = opts.configFile ?? env.RELAYTRAP_CONFIG;
   const fromFile = file ? readConfigFile(file) : {};
-  const merged = deepMerge(deepMerge(fromFile, envOverrides(env)), opts.flags ?? {});
-  return validateConfig(merged);
+  // Every bad key at once: the environment's (its bad values skipped) together with the schema's.
+  const envIssues: ConfigIssue[] = [];
+  const merged = deepMerge(deepMerge(fromFile, envOverrides(env, envIssues)), opts.flags ?? {});
+  let config: Config;
+  try {
+    config = validateConfig(merged);
+  } catch (err) {
+    if (!(err instanceof ConfigError) || envIssues.length === 0) throw err;
+    envIssues.push(...err.issues);
+  }
+  const [first, ...more] = envIssues;
+  if (first) throw new ConfigError(first.key, first.reason, more);
+  return config!;
 }
 
 /** The host name to greet with when none is configured: the machine's own, as the real server would use. */
 export function defaultHostname(): string {
   const h = osHostname();
   return /^[A-Za-z0-9.-]+$/.test(h) && h !== "" ? h : "localhost";
-}
-
-/** Keys whose values are secrets: shown as "***" wherever the config is printed. */
-const SECRET_KEY = /password|token|secret|databaseUrl/i;
-
-export function maskSecrets(value: unknown, key = ""): unknown {
-  if (Array.isArray(value)) return value.map((v) => maskSecrets(v, key));
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, k)]));
-  }
-  return SECRET_KEY.test(key) && value !== undefined && value !== "" ? "***" : value;
 }
 
 /** The effective configuration as YAML, secrets masked: what check-config prints and docs/config.example.yaml holds. */

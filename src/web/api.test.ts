@@ -108,8 +108,13 @@ describe("web API", () => {
     const c = (await http(port, "/api/v1/config")).json();
     assert.equal(c.persona, "postfix");
     assert.ok("web" in c);
+    // Only secrets are masked: booleans and numbers never, whatever their key says (allowPrivateMx was "********").
+    assert.equal(c.delivery.allowPrivateMx, false);
+    assert.equal(c.delivery.enabled, false);
+    assert.equal(c.delivery.maxPerDay, 20);
     const ks = (await http(port, "/api/v1/delivery/kill-switch")).json();
-    assert.deepEqual(ks, { available: true, engaged: false });
+    const state = (killSwitchEngaged: boolean, effective: string) => ({ configEnabled: false, killSwitchEngaged, dryRun: false, effective, sending: false });
+    assert.deepEqual(ks, { available: true, engaged: false, state: state(false, "off (config)") });
     const noToken = await http(port, "/api/v1/delivery/kill-switch", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"engaged":true}' });
     assert.equal(noToken.status, 403);
     const me = (await http(port, "/api/v1/me")).json();
@@ -120,8 +125,8 @@ describe("web API", () => {
       body: '{"engaged":true}',
     });
     assert.equal(withToken.status, 200);
-    assert.deepEqual(withToken.json(), { available: true, engaged: true });
-    assert.deepEqual((await http(port, "/api/v1/delivery/kill-switch")).json(), { available: true, engaged: true });
+    assert.deepEqual(withToken.json(), { available: true, engaged: true, state: state(true, "off (config)") });
+    assert.deepEqual((await http(port, "/api/v1/delivery/kill-switch")).json(), { available: true, engaged: true, state: state(true, "off (config)") });
     const crossSite = await http(port, "/api/v1/delivery/kill-switch", {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": me.csrf, Origin: "http://evil.example" },

@@ -343,6 +343,9 @@ describe("web login in Chromium", { skip }, () => {
     assert.match((await page.textContent("#who")) ?? "", /signed in as admin/);
     assert.match((await page.textContent("main")) ?? "", /Effective configuration/);
     assert.doesNotMatch((await page.textContent("main")) ?? "", /scrypt\$/, "password hashes are masked");
+    // The delivery state in the server's words (the same as `relaytrap delivery status`), booleans shown as they are.
+    assert.equal(await page.textContent("#kill-status"), "delivery: off (config); kill switch released");
+    assert.match((await page.textContent("main")) ?? "", /"allowPrivateMx": false/);
     const cookies = await page.context().cookies();
     const session = cookies.find((c) => c.name === "relaytrap_session");
     assert.ok(session);

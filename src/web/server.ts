@@ -109,7 +109,7 @@ export function createWebServer(o: WebServerOptions): WebServer {
     ...createSessionRoutes({ reader }),
     ...createSourceRoutes({ reader, enricher: o.enricher ?? null }),
     ...createDropboxRoutes({ reader }),
-    ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard }),
+    ...createDeliveryRoutes({ reader, killSwitch: o.killSwitch ?? null, guard, delivery: o.config.delivery }),
     ...createProxyRoutes({ reader, enricher: o.enricher ?? null }),
     ...createLiveRoutes({ hub }),
     ...createConfigRoutes({ config }),

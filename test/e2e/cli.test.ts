@@ -1,15 +1,18 @@
 // End to end: the real CLI on port 0, real SMTP clients (nodemailer, swaks, Postfix's smtp-source), export, config
 // errors, signals.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync, writeSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import nodemailer from "nodemailer";
 import { openWriterDb } from "../../src/store/sqlite/db.js";
-import { runCli, startCli, tempDir, type CliProcess } from "../helpers/sensor.js";
+import { verifyPassword } from "../../src/web/auth.js";
+import { CLI, runCli, startCli, tempDir, type CliProcess } from "../helpers/sensor.js";
 import { SmtpClient } from "../helpers/smtp-client.js";
 
 const exec = promisify(execFile);
@@ -163,6 +166,206 @@ describe("relaytrap run (real CLI)", () => {
   });
 });
 
+describe("one truth about delivery (issue 17.7)", () => {
+  it("`delivery status --config FILE` reads the sensor's config and says what the API says", async () => {
+    const dir = tempDir();
+    const file = join(dir, "relaytrap.yaml");
+    writeFileSync(file, `dataDir: ${dir}\nsmtpListen: ['127.0.0.1:0']\nwebListen: '127.0.0.1:0'\ndelivery:\n  enabled: true\n  dryRun: true\n  smarthost: '127.0.0.1:9'\n`);
+    const cli = startCli(["run", "--config", file]);
+    try {
+      const web = (await cli.listening).find((l) => l.kind === "web")!;
+      const api = async () => ((await (await fetch(`http://${web.address}/api/v1/delivery/kill-switch`)).json()) as { state: Record<string, unknown> }).state;
+      const status = async () => {
+        const r = await runCli(["delivery", "status", "--config", file]);
+        assert.equal(r.code, 0, r.stderr);
+        const { switch: _s, queued: _q, last24h: _l, dropboxes: _d, ...state } = JSON.parse(r.stdout) as Record<string, unknown>;
+        return state;
+      };
+      assert.deepEqual(await status(), { configEnabled: true, killSwitchEngaged: false, dryRun: true, effective: "dry run", sending: false });
+      assert.deepEqual(await api(), await status());
+      assert.equal((await runCli(["delivery", "off", "--config", file])).code, 0);
+      assert.equal((await status()).effective, "stopped (kill switch)");
+      assert.deepEqual(await api(), await status());
+      // Without the sensor's config the CLI reads the defaults: delivery off by config.
+      assert.equal((await runCli(["delivery", "status", "--data-dir", dir])).stdout.includes('"effective": "off (config)"'), true);
+    } finally {
+      cli.child.kill("SIGTERM");
+      await cli.exited;
+    }
+  });
+});
+
+describe("help everywhere (issue 17.8)", () => {
+  const COMMANDS = ["run", "export", "analyze", "reanalyze", "check-config", "doctor", "delivery", "import", "demo", "hash-password",
+    "collector", "collector-token", "collector-dropbox", "report", "feed", "help"];
+
+  it("`relaytrap COMMAND --help` (and -h, and `help COMMAND`) prints the command's usage on stdout, exit 0", async () => {
+    const top = await runCli(["help"]);
+    assert.equal(top.code, 0);
+    for (const cmd of COMMANDS) {
+      assert.ok(top.stdout.includes(`  relaytrap ${cmd}`), `${cmd} missing from relaytrap help`);
+      for (const args of cmd === "run" || cmd === "feed" ? [[cmd, "--help"], [cmd, "-h"], ["help", cmd]] : [[cmd, "--help"]]) {
+        const r = await runCli(args);
+        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+        assert.equal(r.stderr, "");
+        assert.ok(r.stdout.startsWith(`Usage: relaytrap ${cmd}`), `${args.join(" ")}: ${r.stdout}`);
+      }
+    }
+    // After other arguments too, and for commands with an action word.
+    assert.match((await runCli(["delivery", "status", "--help"])).stdout, /^Usage: relaytrap delivery off\|on\|status/);
+    assert.match((await runCli(["run", "--data-dir", "/nonexistent", "--help"])).stdout, /--smtp-listen HOST:PORT/);
+  });
+
+  it("a bad flag or argument: one line saying what, then the command's usage line, exit 2", async () => {
+    for (const [args, what] of [
+      [["run", "--bogus"], /^relaytrap: Unknown option '--bogus'\nusage: relaytrap run \[options\]  \(relaytrap run --help\)\n$/],
+      [["export", "--format", "xml"], /^relaytrap: --format: expected jsonl or mbox, got "xml"\nusage: relaytrap export /],
+      [["delivery", "sideways"], /^relaytrap: delivery: expected on, off or status\nusage: relaytrap delivery off\|on\|status/],
+      [["analyze"], /^relaytrap: analyze: expected exactly one FILE\.eml\nusage: relaytrap analyze FILE\.eml/],
+      [["frobnicate"], /^relaytrap: unknown command "frobnicate"\nusage: relaytrap COMMAND/],
+    ] as const) {
+      const r = await runCli([...args]);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, what);
+      assert.doesNotMatch(r.stderr, /To specify a positional/);
+    }
+  });
+
+  it("export, reanalyze and analyze read the sensor's config (--config): its dataDir and sensorIps", async () => {
+    const dir = tempDir();
+    openWriterDb(join(dir, "relaytrap.db")).close();
+    const file = join(dir, "c.yaml");
+    writeFileSync(file, `dataDir: ${dir}\nsensorIps: ['${SENSOR_IP}']\n`);
+    const exp = await runCli(["export", "--config", file]);
+    assert.equal(exp.code, 0, exp.stderr);
+    assert.equal((await runCli(["reanalyze", "--config", file])).code, 0);
+    writeFileSync(join(dir, "t.eml"), RELAY_TEST);
+    const v = await runCli(["analyze", join(dir, "t.eml"), "--config", file]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal((JSON.parse(v.stdout) as { matchesSensor: boolean }).matchesSensor, true);
+  });
+});
+
+describe("hash-password (issue 17.8)", () => {
+  it("piped: hashes the line on stdin", async () => {
+    const child = spawn(process.execPath, [CLI, "hash-password"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stdin.end("correct horse\n");
+    assert.equal(await new Promise((r) => child.once("close", r)), 0);
+    assert.ok(await verifyPassword("correct horse", out.trim()));
+  });
+
+  /** hash-password on a terminal (util-linux `script` makes the pty): answers typed after each prompt. */
+  async function onTerminal(answers: string[]): Promise<{ code: number; out: string }> {
+    const child = spawn("script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} hash-password; echo "rc=$?"`, "/dev/null"], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    let prompts = 0;
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      // Type the next answer once its prompt is out (raw mode is on by then: nothing typed is echoed by the terminal).
+      const seen = (out.match(/Password: |Again: /g) ?? []).length;
+      while (prompts < seen && prompts < answers.length) child.stdin.write(answers[prompts++] + "\r");
+    });
+    const exited = new Promise<void>((r) => child.once("close", () => r()));
+    await new Promise<void>((r) => child.stdout.once("end", () => r()));
+    await exited;
+    const code = Number(/rc=(\d+)/.exec(out)?.[1] ?? NaN);
+    return { code, out };
+  }
+
+  it("on a terminal: asks twice without echo; two different answers are refused", { skip: !existsSync("/usr/bin/script") && "no util-linux script" }, async () => {
+    const ok = await onTerminal(["tr0ub4dor&3", "tr0ub4dor&3"]);
+    assert.equal(ok.code, 0, ok.out);
+    assert.doesNotMatch(ok.out, /tr0ub4dor/, "the password is not echoed");
+    const hash = /scrypt\$\S+/.exec(ok.out)?.[0];
+    assert.ok(hash && (await verifyPassword("tr0ub4dor&3", hash)), ok.out);
+    const differ = await onTerminal(["one", "two"]);
+    assert.equal(differ.code, 1);
+    assert.match(differ.out, /relaytrap: hash-password: the two passwords differ/);
+  });
+});
+
+describe("demo's temporary data (issue 17.8)", () => {
+  async function demoDir(extra: string[]): Promise<{ dir: string; exited: CliProcess["exited"] }> {
+    const cli = startCli(["demo", "--web-listen", "127.0.0.1:0", "--days", "1", "--interval-ms", "1000", ...extra]);
+    await cli.listening;
+    const dir = /^relaytrap: ready \(data in (.+)\)$/.exec(cli.stdout.find((l) => l.startsWith("relaytrap: ready")) ?? "")?.[1];
+    assert.ok(dir && existsSync(dir), cli.stdout.join("\n"));
+    cli.child.kill("SIGTERM");
+    return { dir, exited: cli.exited };
+  }
+
+  it("removes its temporary data directory on exit", async () => {
+    const { dir, exited } = await demoDir([]);
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    assert.equal(existsSync(dir), false, `${dir} left behind`);
+  });
+
+  it("keeps it with --keep", async () => {
+    const { dir, exited } = await demoDir(["--keep"]);
+    assert.deepEqual(await exited, { code: 0, signal: null });
+    assert.ok(existsSync(join(dir, "relaytrap.db")));
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("npm start (issue 17.8)", () => {
+  it("stops its sensor on SIGTERM: no orphan left listening", { skip: process.platform === "win32" && "POSIX only" }, async () => {
+    const root = fileURLToPath(new URL("../../..", import.meta.url));
+    const env = { ...process.env, RELAYTRAP_DATA_DIR: tempDir(), RELAYTRAP_SMTP_LISTEN: "127.0.0.1:0", RELAYTRAP_WEB_LISTEN: "127.0.0.1:0" };
+    const npm = spawn("npm", ["start", "--silent"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    // "exit", not "close": an orphaned sensor would hold the pipes open.
+    const exited = new Promise<void>((r) => npm.once("exit", () => r()));
+    let out = "";
+    npm.stdout.setEncoding("utf8");
+    const port = await new Promise<number>((resolve, reject) => {
+      npm.stdout.on("data", (d: string) => {
+        out += d;
+        const m = /listening smtp on 127\.0\.0\.1:(\d+)\n[^]*relaytrap: ready/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      void exited.then(() => reject(new Error(`npm start exited: ${out}`)));
+    });
+    const descendants = (pid: number): number[] => {
+      let kids: number[] = [];
+      try {
+        for (const t of readdirSync(`/proc/${pid}/task`)) kids.push(...readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").split(" ").filter(Boolean).map(Number));
+      } catch {
+        kids = [];
+      }
+      return kids.flatMap((k) => [k, ...descendants(k)]);
+    };
+    const started = descendants(npm.pid!);
+    npm.kill("SIGTERM");
+    await exited;
+    // If the test fails, do not leave the orphan running: end exactly the processes npm had started.
+    after(() => {
+      for (const pid of started) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    });
+    // npm is gone; so must be the sensor it started (before the fix, 'sh -c' died and the sensor kept listening).
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once("error", () => resolve(true));
+    });
+    assert.ok(refused, `a sensor still listens on ${port} after npm start got SIGTERM: ${out}`);
+    assert.match(out, /relaytrap: SIGTERM, stopping/);
+  });
+});
+
 describe("relaytrap CLI errors", () => {
   it("rejects an unknown config key with exit 2 naming it", async () => {
     const dir = tempDir();
@@ -178,6 +381,18 @@ describe("relaytrap CLI errors", () => {
     const r = await runCli(["run", "--config", join(dir, "c.yaml")]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^relaytrap: config: enrich\.countryDb: cannot read .*missing\.mmdb: ENOENT\n$/);
+  });
+
+  it("lists every bad config key at once, one line each, exit 2 (issue 17.8)", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "c.yaml"), "dataDir: " + dir + "\nbogusKey: 1\npersona: qmail\nlimits:\n  maxLineBytes: -1\n");
+    const r = await runCli(["check-config", "--config", join(dir, "c.yaml")], { RELAYTRAP_RDNS_ENABLED: "perhaps" });
+    assert.equal(r.code, 2);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 4, r.stderr);
+    for (const key of ["bogusKey", "persona", "limits.maxLineBytes", "RELAYTRAP_RDNS_ENABLED"]) {
+      assert.ok(lines.some((l) => l.startsWith(`relaytrap: config: ${key}: `)), `${key} missing: ${r.stderr}`);
+    }
   });
 
   it("rejects a bad value from the environment with exit 2 naming the key", async () => {

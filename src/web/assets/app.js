@@ -838,7 +838,10 @@ async function source(ip) {
 
 async function configPage() {
   const [cfg, ks] = await Promise.all([api("/api/v1/config"), api("/api/v1/delivery/kill-switch")]);
-  const status = h("span", { id: "kill-status" }, ks.available ? (ks.engaged ? "delivery stopped" : "delivery running") : "this sensor has no delivery");
+  // The state as the server computes it (delivery/state.ts), the same words `relaytrap delivery status` prints.
+  const describe = (r) =>
+    r.available ? `delivery: ${r.state.effective}; kill switch ${r.engaged ? "engaged" : "released"}` : "this sensor has no delivery";
+  const status = h("span", { id: "kill-status" }, describe(ks));
   const button = h(
     "button",
     {
@@ -848,8 +851,8 @@ async function configPage() {
       onclick: async () => {
         try {
           const r = await api("/api/v1/delivery/kill-switch", { method: "POST", body: { engaged: !ks.engaged } });
-          ks.engaged = r.engaged;
-          status.textContent = r.engaged ? "delivery stopped" : "delivery running";
+          Object.assign(ks, r);
+          status.textContent = describe(r);
         } catch (err) {
           status.textContent = String(err.message);
         }

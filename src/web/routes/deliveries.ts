@@ -1,5 +1,7 @@
 // Outbound delivery for signed-in users: the outbox (newest first) and the kill switch that stops all delivery.
 import { z } from "zod";
+import type { Config } from "../../config/schema.js";
+import { deliveryState } from "../../delivery/state.js";
 import type { StoreReader } from "../../store/types.js";
 import { listDeliveries } from "../../store/sqlite/delivery.js";
 import type { Guard } from "../guard.js";
@@ -20,7 +22,13 @@ const deliveriesQuery = z
   .strict();
 const killSwitchBody = z.object({ engaged: z.boolean() }).strict();
 
-export function createDeliveryRoutes({ reader, killSwitch, guard }: { reader: StoreReader; killSwitch: KillSwitch | null; guard: Guard }): Route[] {
+export function createDeliveryRoutes({ reader, killSwitch, guard, delivery }: { reader: StoreReader; killSwitch: KillSwitch | null; guard: Guard; delivery: Config["delivery"] }): Route[] {
+  // The switch and the delivery state (what `relaytrap delivery status` prints); no switch: no delivery here at all.
+  const answer = () => {
+    if (!killSwitch) return { available: false, engaged: null, state: null };
+    const engaged = killSwitch.get();
+    return { available: true, engaged, state: deliveryState(delivery, engaged) };
+  };
   return [
     get(/^\/api\/v1\/deliveries$/, "admin", (c) => {
       const q = query(c, deliveriesQuery);
@@ -28,14 +36,14 @@ export function createDeliveryRoutes({ reader, killSwitch, guard }: { reader: St
     }),
     get(/^\/api\/v1\/delivery\/kill-switch$/, "admin", (c) => {
       query(c, emptyQuery);
-      json(c, killSwitch ? { available: true, engaged: killSwitch.get() } : { available: false, engaged: null });
+      json(c, answer());
     }),
     post(/^\/api\/v1\/delivery\/kill-switch$/, "admin", async (c) => {
       guard.requireCsrf(c);
       const body = await jsonBody(c, killSwitchBody);
       if (!killSwitch) throw new HttpError(501, "this sensor has no delivery to switch off");
       await killSwitch.set(body.engaged);
-      json(c, { available: true, engaged: killSwitch.get() });
+      json(c, answer());
     }),
   ];
 }
