@@ -89,3 +89,10 @@ export interface Verdict {
   /** Known tester signature name, when one matched. */
   tester?: string;
 }
+
+export interface AnalyzeOptions {
+  /** Dropbox addresses (lower-case) already seen receiving relay tests. */
+  knownDropboxes?: ReadonlySet<string>;
+  /** The sensor's own host names (lower-case): role mail to them is mail to the sensor, not a relay test. */
+  sensorNames?: ReadonlySet<string>;
+}

@@ -1,11 +1,12 @@
-// SMTP listeners (plain and implicit TLS) and the session registry with its concurrency limits. Other parts (the proxy
-// trap) hand sockets in through handleSocket.
+// SMTP listeners (plain and implicit TLS) that start a Session per admitted client (limits and eviction: admission.ts).
+// Other parts (the proxy trap) hand sockets in through handleSocket.
 import { createServer, type Server, type Socket } from "node:net";
 import { createSecureContext, Server as TlsServer, TLSSocket, type SecureContext } from "node:tls";
 import { formatHostPort, listenOn, normalizeIp } from "../net/address.js";
 import type { KeyPair } from "../net/tls-cert.js";
+import { createAdmission } from "./admission.js";
 import type { Limits } from "./limits.js";
-import { renderReply, type Persona } from "./personas.js";
+import type { Persona } from "./personas.js";
 import { Session, type AuthOptions, type SessionOptions, type SmtpHooks } from "./session.js";
 
 export interface SmtpTrapOptions {
@@ -23,8 +24,7 @@ export interface SmtpTrapOptions {
  * in the kernel instead of being refused. The kernel caps it at net.core.somaxconn. */
 export const LISTEN_BACKLOG = 4096;
 
-/** How often, under stress, sessions are checked against limits.stressIdleTimeoutMs (at most; a quarter of it if less). */
-export const STRESS_SWEEP_MS = 1000;
+export { STRESS_SWEEP_MS } from "./admission.js";
 
 export interface BoundListener {
   /** "web" is the sensor's HTTP UI/API listener (src/web), listed alongside for the CLI's "listening" lines. */
@@ -56,67 +56,10 @@ export interface SmtpTrap {
 export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
   const secureContext: SecureContext = createSecureContext({ key: o.keyPair.key, cert: o.keyPair.cert });
   const servers: Server[] = [];
-  const sessions = new Set<Session>();
-  /** Live sessions by client address (the per-IP limit, and eviction's most-connected source). */
-  const perIp = new Map<string, Set<Session>>();
-  /** Sessions at or beyond this count are "under stress": idle time is cut to stressIdleTimeoutMs (Postfix). */
-  const stressAt = Math.max(1, Math.ceil((o.limits.maxSessions * o.limits.stressHighWaterPercent) / 100));
-  let sweeper: NodeJS.Timeout | null = null;
+  const admission = createAdmission(o);
+  const sessions = admission.sessions;
   /** Resolves when each live session's socket has closed (and the session has recorded its end). */
   const sessionClosed = new Map<Session, Promise<void>>();
-  let closing = false;
-
-  /** Takes a session out of the counts (at its socket's close, or when it is evicted and its 421 still drains). */
-  function release(session: Session): void {
-    if (!sessions.delete(session)) return;
-    const ip = session.ctx.src_ip;
-    const set = perIp.get(ip);
-    set?.delete(session);
-    if (set?.size === 0) perIp.delete(ip);
-  }
-
-  /**
-   * Full: the longest-idle session of the source holding the most sessions makes room (Postfix under stress would have
-   * timed it out after 10 s). A session storing a message is never chosen. False if none could be.
-   */
-  function evictOne(): boolean {
-    let source: Set<Session> | undefined;
-    for (const set of perIp.values()) if (!source || set.size > source.size) source = set;
-    let victim: Session | null = null;
-    for (const s of source ?? []) if (!s.storing && (victim === null || s.lastActive < victim.lastActive)) victim = s;
-    if (victim === null) return false;
-    release(victim);
-    victim.expire("stress-evicted");
-    return true;
-  }
-
-  /** Under stress, ends sessions idle for longer than stressIdleTimeoutMs; stops itself when the stress is over. */
-  function sweep(): void {
-    if (sessions.size < stressAt || closing) {
-      if (sweeper) clearInterval(sweeper);
-      sweeper = null;
-      return;
-    }
-    const cutoff = Date.now() - o.limits.stressIdleTimeoutMs;
-    for (const s of [...sessions]) {
-      if (s.lastActive >= cutoff || s.storing) continue;
-      release(s);
-      s.expire("stress-idle-timeout");
-    }
-  }
-
-  function admit(socket: Socket, ip: string): boolean {
-    const vars = { host: o.hostname, ip };
-    let refuse: string | null = null;
-    if (closing) refuse = "serviceUnavailable";
-    else if ((perIp.get(ip)?.size ?? 0) >= o.limits.maxSessionsPerIp) refuse = "tooManyConnections";
-    else if (sessions.size >= o.limits.maxSessions && !evictOne()) refuse = "serviceUnavailable";
-    if (refuse === null) return true;
-    socket.on("error", () => {});
-    socket.end(renderReply(o.persona, refuse as "serviceUnavailable", vars).join("\r\n") + "\r\n");
-    setTimeout(() => socket.destroy(), 2000).unref();
-    return false;
-  }
 
   function run(socket: Socket, opts: Partial<SessionOptions> & Pick<SessionOptions, "protocol" | "channel">): void {
     socket.setNoDelay(true);
@@ -131,19 +74,12 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
       rdns: null,
       ...opts,
     });
-    const ip = session.ctx.src_ip;
-    if (o.rdns && !opts.peer) session.o.rdns = o.rdns(ip);
-    sessions.add(session);
-    let set = perIp.get(ip);
-    if (!set) perIp.set(ip, (set = new Set()));
-    set.add(session);
-    if (sessions.size >= stressAt && sweeper === null) {
-      sweeper = setInterval(sweep, Math.max(10, Math.min(STRESS_SWEEP_MS, Math.floor(o.limits.stressIdleTimeoutMs / 4)))).unref();
-    }
+    if (o.rdns && !opts.peer) session.o.rdns = o.rdns(session.ctx.src_ip);
+    admission.add(session);
     let resolveClosed!: () => void;
     sessionClosed.set(session, new Promise<void>((r) => (resolveClosed = r)));
     socket.once("close", () => {
-      release(session);
+      admission.release(session);
       sessionClosed.delete(session);
       setImmediate(resolveClosed);
     });
@@ -152,13 +88,13 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
 
   function onPlain(socket: Socket): void {
     socket.on("error", () => {});
-    if (!admit(socket, normalizeIp(socket.remoteAddress))) return;
+    if (!admission.admit(socket, normalizeIp(socket.remoteAddress))) return;
     run(socket, { protocol: "smtp", channel: "direct" });
   }
 
   function onSecure(socket: TLSSocket): void {
     socket.on("error", () => {});
-    if (!admit(socket, normalizeIp(socket.remoteAddress))) return;
+    if (!admission.admit(socket, normalizeIp(socket.remoteAddress))) return;
     run(socket, { protocol: "smtps", channel: "direct" });
   }
 
@@ -184,7 +120,7 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
     },
     handleSocket(socket, h) {
       socket.on("error", () => {});
-      if (!admit(socket, h.peer.srcIp)) return;
+      if (!admission.admit(socket, h.peer.srcIp)) return;
       const opts: Partial<SessionOptions> & Pick<SessionOptions, "protocol" | "channel"> = {
         protocol: h.implicitTls ? "smtps" : "smtp",
         channel: h.channel,
@@ -198,9 +134,7 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
       tlsSock.once("secure", () => run(tlsSock, opts));
     },
     async close(graceMs) {
-      closing = true;
-      if (sweeper) clearInterval(sweeper);
-      sweeper = null;
+      admission.close();
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       // A session storing a message gets up to graceMs so its 250 can go out; every other session ends now
       // (one in the middle of DATA is dropped unacknowledged).

@@ -1,67 +1,22 @@
-// One SMTP session: the connection state (peer, TLS, AUTH, counters), one Transaction (envelope + body), the input pump
-// that feeds lines to the handler table, and the reply writer. Protocol only: storing is the hooks' business.
+// One SMTP session: the connection state (peer, TLS, AUTH, counters), one Transaction (envelope + body), the handler
+// table's dispatch and the reply writer. Input: pump.ts; clocks: timers.ts; transcript: record.ts. Storing is the hooks'.
 import { isUtf8 } from "node:buffer";
 import type { Socket } from "node:net";
-import { TLSSocket, type SecureContext } from "node:tls";
+import { TLSSocket } from "node:tls";
 import type { EventId } from "../events/catalog.js";
 import { sessionId } from "../events/session-id.js";
 import { normalizeIp } from "../net/address.js";
 import type { EventContext } from "../events/dispatcher.js";
-import type { AuthAttempt, SessionRecord, TlsInfo, TranscriptLine } from "../store/types.js";
+import type { AuthAttempt, TlsInfo } from "../store/types.js";
 import { HANDLERS, authContinue } from "./commands/index.js";
 import { CappedBody, DataReader } from "./data-reader.js";
-import type { Limits } from "./limits.js";
-import { renderReply, type Persona, type ReplyKey, type ReplyVars } from "./personas.js";
+import type { SessionOptions } from "./options.js";
+import { renderReply, type ReplyKey, type ReplyVars } from "./personas.js";
+import { InputPump } from "./pump.js";
+import { createTranscript, sessionRecord, type Transcript } from "./record.js";
+import { createSessionTimers, type SessionTimers } from "./timers.js";
 
-export interface AuthOptions {
-  enabled: boolean;
-  mechanisms: string[];
-  accept: boolean;
-}
-
-export interface CompletedMessage {
-  session: Session;
-  queueId: string;
-  receivedAt: number;
-  helo: string | null;
-  mailFrom: string;
-  rcptTo: string[];
-  raw: Buffer;
-}
-
-export type StoreOutcome = { ok: true } | { ok: false; reason: "disk-full" | "error" };
-
-/** What the SMTP layer needs from the rest of the sensor. */
-export interface SmtpHooks {
-  /** Durably store a message; the 250 is sent only after this resolves ok. */
-  storeMessage(m: CompletedMessage): Promise<StoreOutcome>;
-  /** A message was not accepted (nothing acknowledged). */
-  messageDropped(s: Session, reason: string, size: number): void;
-  sessionEnded(rec: SessionRecord): void;
-  emit(id: EventId, ctx: EventContext, fields?: Record<string, unknown>): void;
-}
-
-export interface SessionOptions {
-  persona: Persona;
-  hostname: string;
-  limits: Limits;
-  auth: AuthOptions;
-  jitterMs: number;
-  /** null: STARTTLS is not offered. */
-  secureContext: SecureContext | null;
-  hooks: SmtpHooks;
-  /** "smtp" or "smtps" (implicit TLS). */
-  protocol: string;
-  /** "direct", or the proxy channel that handed us this connection. */
-  channel: string;
-  /** The host:port a proxy client meant to reach, for diverted sessions. */
-  target?: string | null;
-  /** Overrides our host name in the greeting (diverted sessions greet as their intended target). */
-  greetingHost?: string;
-  /** Peer addresses when the socket's own are not the real ones (proxy tunnels). */
-  peer?: { srcIp: string; srcPort: number; destIp: string; destPort: number };
-  rdns?: Promise<string | null> | null;
-}
+export type { AuthOptions, CompletedMessage, SessionOptions, SmtpHooks, StoreOutcome } from "./options.js";
 
 export type Mode = "command" | "data" | "bdat" | "auth" | "closed";
 
@@ -105,31 +60,19 @@ export class Session {
   errorCount = 0;
   junkCount = 0;
   unknownCount = 0;
-  transcript: TranscriptLine[] = [];
-  private transcriptBytes = 0;
-  transcriptTruncated = false;
+  readonly transcript: Transcript;
   closeReason = "client-closed";
   /** Set while a completed message is being stored (the reply waits for it). */
   storing: Promise<unknown> | null = null;
 
-  private pending: Buffer = Buffer.alloc(0);
-  /** Set while a command line is longer than maxLineBytes: its head is kept, the rest skipped up to LF. */
-  private overlongHead: Buffer | null = null;
+  readonly input = new InputPump(this);
+  readonly timers: SessionTimers;
   private out: string[] = [];
   /** Bytes (UTF-16 units, near enough) of the replies in `out`. */
   private outBytes = 0;
   private outDelayMs = 0;
-  private pumping = false;
-  private paused = false;
-  /** Set while the pump waits for the client to take its replies (see relieveOutput). */
-  private outBlocked = false;
   private ended = false;
-  private dataTimer: NodeJS.Timeout | null = null;
-  private sessionTimer: NodeJS.Timeout;
-  /** limits.idleTimeoutMs from the last complete command (not the last byte: a trickled partial line does not count). */
-  private idleTimer: NodeJS.Timeout | null = null;
-  /** Date.now() of the last complete command line or message data: the server's stress timeout and eviction read it. */
-  lastActive = this.startedAt;
+  private endedRecorded = false;
 
   constructor(socket: Socket, options: SessionOptions) {
     this.socket = socket;
@@ -148,7 +91,8 @@ export class Session {
       dest_ip: peer.destIp,
       dest_port: peer.destPort,
     };
-    this.sessionTimer = setTimeout(() => this.onTimeout("session-timeout"), options.limits.sessionTimeoutMs).unref();
+    this.timers = createSessionTimers(options.limits, (reason) => this.onTimeout(reason), this.startedAt);
+    this.transcript = createTranscript(options.limits.maxTranscriptBytes, this.startedAt);
     options.rdns?.then((name) => {
       this.rdns = name;
       if (name) this.emit("smtp.rdns", { hostname: name });
@@ -166,41 +110,26 @@ export class Session {
   }
 
   private attach(sock: Socket): void {
-    this.idleTimer ??= setTimeout(this.onIdle, this.o.limits.idleTimeoutMs).unref();
-    sock.on("data", this.onData);
+    this.timers.startIdle();
+    sock.on("data", this.input.onData);
     sock.on("error", this.onError);
     sock.on("close", this.onClose);
   }
 
   private detach(sock: Socket): void {
-    sock.off("data", this.onData);
+    sock.off("data", this.input.onData);
     sock.off("error", this.onError);
     sock.off("close", this.onClose);
   }
 
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.mode === "closed") return;
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    if (this.pumping) {
-      if (this.pending.length > this.o.limits.maxPendingInputBytes && !this.paused) {
-        this.paused = true;
-        this.socket.pause();
-      }
-      return;
-    }
-    void this.pump();
-  };
-
-  private readonly onIdle = (): void => this.onTimeout("idle-timeout");
   private readonly onError = (): void => {
     this.closeReason = "socket-error";
   };
   private readonly onClose = (): void => this.finish();
 
-  /** The client did something that counts (a whole command line, message data): the idle clock starts again. */
-  private touch(): void {
-    this.lastActive = Date.now();
-    this.idleTimer?.refresh();
+  /** Date.now() of the last complete command line or message data: the server's stress timeout and eviction read it. */
+  get lastActive(): number {
+    return this.timers.lastActive;
   }
 
   /** Ends the session as a timeout does (persona's 421), e.g. when the server evicts it under stress. */
@@ -210,7 +139,7 @@ export class Session {
 
   /** Bytes this session holds for its client: unprocessed input, queued replies, and replies the socket has not sent. */
   get bufferedBytes(): number {
-    return this.pending.length + this.outBytes + (this.socket.destroyed ? 0 : this.socket.writableLength);
+    return this.input.length + this.outBytes + (this.socket.destroyed ? 0 : this.socket.writableLength);
   }
 
   private onTimeout(reason: string): void {
@@ -221,118 +150,15 @@ export class Session {
     this.close(reason);
   }
 
-  // ---- input ---------------------------------------------------------------------------------------------------
+  // ---- commands ----------------------------------------------------------------------------------------------
 
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    try {
-      while (this.mode !== "closed" && (this.pending.length > 0 || (this.mode === "bdat" && this.txn.bdatRemaining === 0))) {
-        // A client that does not read its replies gets no more of them (and nothing more is read) until they drain.
-        if (this.outBytes + this.socket.writableLength > this.o.limits.maxPendingOutputBytes) await this.relieveOutput();
-        if (this.mode === "data") {
-          const txn = this.txn;
-          this.touch();
-          const r = txn.data!.push(this.pending);
-          this.pending = r.rest;
-          if (!r.done) break;
-          await this.endData();
-          continue;
-        }
-        if (this.mode === "bdat") {
-          if (this.pending.length > 0) this.touch();
-          const r = this.consumeBdat();
-          if (r === "more") break;
-          if (r === "last") await this.endBdat();
-          continue;
-        }
-        const line = this.takeLine();
-        if (line === null) break;
-        this.touch();
-        const r = this.handleLine(line);
-        if (r) await r;
-        if (this.errorCount >= this.o.limits.hardErrorLimit && (this.mode as Mode) !== "closed") {
-          // The last error reply goes out on its own; the 421 follows (after the error delay), as with Postfix.
-          await this.flushOut();
-          this.reply("tooManyErrors");
-          this.close("too-many-errors");
-        }
-      }
-    } catch (err) {
-      // A bug must never take the sensor down: end this session only.
-      this.closeReason = `internal-error: ${(err as Error).message}`;
-      this.reply("storageError");
-      this.close(this.closeReason);
-    } finally {
-      this.pumping = false;
-    }
-    await this.flushOut();
-    if (this.paused && this.mode !== "closed") {
-      this.paused = false;
-      this.socket.resume();
-    }
-    // Input that arrived while the last reply was being written.
-    if (this.pending.length > 0 && this.mode !== "closed" && !this.pumping && this.hasWork()) void this.pump();
+  /** Bytes of replies queued and not yet written (the pump's output backpressure reads it). */
+  get outputBytes(): number {
+    return this.outBytes;
   }
 
-  /**
-   * Over maxPendingOutputBytes: writes what is queued and, if the socket holds more than the limit, stops reading and
-   * waits for it to drain (or close). Otherwise yields once, so one pipelining client cannot hold the event loop.
-   */
-  private async relieveOutput(): Promise<void> {
-    await this.flushOut();
-    const sock = this.socket;
-    if (sock.destroyed || this.mode === "closed") return;
-    if (sock.writableLength > this.o.limits.maxPendingOutputBytes && sock.writableNeedDrain) {
-      if (!this.paused) {
-        this.paused = true;
-        sock.pause();
-      }
-      this.outBlocked = true;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          sock.off("drain", done);
-          sock.off("close", done);
-          resolve();
-        };
-        sock.on("drain", done);
-        sock.on("close", done);
-      });
-      this.outBlocked = false;
-    } else {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
-
-  private hasWork(): boolean {
-    return this.mode === "data" || this.mode === "bdat" || this.pending.includes(0x0a);
-  }
-
-  /** Next command line without its line ending; lines over maxLineBytes are cut (as Postfix does). */
-  private takeLine(): Buffer | null {
-    const max = this.o.limits.maxLineBytes;
-    const nl = this.pending.indexOf(0x0a);
-    if (nl === -1) {
-      if (this.overlongHead === null && this.pending.length > max) {
-        this.overlongHead = Buffer.from(this.pending.subarray(0, max));
-        this.pending = Buffer.alloc(0);
-      } else if (this.overlongHead !== null) {
-        this.pending = Buffer.alloc(0);
-      }
-      return null;
-    }
-    let lineBuf: Buffer;
-    if (this.overlongHead !== null) {
-      lineBuf = this.overlongHead;
-      this.overlongHead = null;
-    } else {
-      lineBuf = this.pending.subarray(0, Math.min(nl, max));
-    }
-    this.pending = this.pending.subarray(nl + 1);
-    const end = lineBuf.length > 0 && lineBuf[lineBuf.length - 1] === 0x0d ? lineBuf.length - 1 : lineBuf.length;
-    return lineBuf.subarray(0, end);
-  }
-
-  private handleLine(raw: Buffer): void | Promise<void> {
+  /** One command line (or AUTH exchange line) through the handler table. */
+  handleLine(raw: Buffer): void | Promise<void> {
     const persona = this.o.persona;
     if (this.mode === "auth") {
       const line = raw.toString("utf8");
@@ -381,7 +207,7 @@ export class Session {
   startData(): void {
     this.txn.data = new DataReader(this.o.limits.maxMessageBytes);
     this.mode = "data";
-    this.startDataTimer();
+    this.timers.startData();
   }
 
   startBdat(size: number, last: boolean, discard: boolean): void {
@@ -390,30 +216,20 @@ export class Session {
     this.txn.bdatLast = last;
     this.txn.bdatDiscard = discard;
     this.mode = "bdat";
-    if (!this.dataTimer) this.startDataTimer();
-  }
-
-  private startDataTimer(): void {
-    this.dataTimer = setTimeout(() => this.onTimeout("data-timeout"), this.o.limits.dataTimeoutMs).unref();
-  }
-
-  private stopDataTimer(): void {
-    if (this.dataTimer) clearTimeout(this.dataTimer);
-    this.dataTimer = null;
+    if (!this.timers.dataRunning) this.timers.startData();
   }
 
   /** Reads BDAT chunk bytes: "more" while the chunk is incomplete, "last" when the message is complete. */
-  private consumeBdat(): "more" | "chunk" | "last" {
+  consumeBdat(): "more" | "chunk" | "last" {
     const txn = this.txn;
-    const n = Math.min(txn.bdatRemaining, this.pending.length);
-    if (!txn.bdatDiscard) txn.bdat!.add(this.pending.subarray(0, n));
-    this.pending = this.pending.subarray(n);
-    txn.bdatRemaining -= n;
+    const chunk = this.input.take(txn.bdatRemaining);
+    if (!txn.bdatDiscard) txn.bdat!.add(chunk);
+    txn.bdatRemaining -= chunk.length;
     if (txn.bdatRemaining > 0) return "more";
     this.mode = "command";
     if (txn.bdatDiscard) {
       txn.bdatDiscard = false;
-      this.stopDataTimer();
+      this.timers.stopData();
       return "chunk";
     }
     this.record("c", `[BDAT chunk, ${txn.bdat!.size} bytes so far]`);
@@ -426,20 +242,20 @@ export class Session {
     return "chunk";
   }
 
-  private async endData(): Promise<void> {
+  async endData(): Promise<void> {
     const d = this.txn.data!;
     this.mode = "command";
     this.record("c", `[message ${d.size} bytes]`);
     await this.completeMessage(d.tooBig, d.size, () => d.body(), "queued");
   }
 
-  private async endBdat(): Promise<void> {
+  async endBdat(): Promise<void> {
     const b = this.txn.bdat!;
     await this.completeMessage(b.tooBig, b.size, () => b.body(), "bdatQueued");
   }
 
   private async completeMessage(tooBig: boolean, size: number, body: () => Buffer, okReply: "queued" | "bdatQueued"): Promise<void> {
-    this.stopDataTimer();
+    this.timers.stopData();
     const txn = this.txn;
     if (tooBig) {
       this.o.hooks.messageDropped(this, "size-limit", size);
@@ -477,7 +293,7 @@ export class Session {
   private dropMessage(reason: string): void {
     const size = this.txn.data?.size ?? this.txn.bdat?.size ?? 0;
     this.o.hooks.messageDropped(this, reason, size);
-    this.stopDataTimer();
+    this.timers.stopData();
   }
 
   /** The one place a transaction ends: RSET, HELO/EHLO, end of DATA/BDAT, STARTTLS. */
@@ -543,10 +359,10 @@ export class Session {
   close(reason: string): void {
     this.closeReason = reason;
     this.mode = "closed";
-    this.pending = Buffer.alloc(0);
+    this.input.clear();
     // Ended (a timeout, an eviction) while the client was not taking its replies: a 421 could not reach it either.
-    if (this.outBlocked) this.socket.destroy();
-    else if (!this.pumping) void this.flushOut();
+    if (this.input.outputBlocked) this.socket.destroy();
+    else if (!this.input.running) void this.flushOut();
   }
 
   // ---- TLS -----------------------------------------------------------------------------------------------------
@@ -555,7 +371,7 @@ export class Session {
   async upgradeTls(): Promise<void> {
     const ctx = this.o.secureContext!;
     await this.flushOut();
-    this.pending = Buffer.alloc(0);
+    this.input.clear();
     const plain = this.socket;
     this.detach(plain);
     const tlsSock = new TLSSocket(plain, { isServer: true, secureContext: ctx });
@@ -583,14 +399,7 @@ export class Session {
   // ---- bookkeeping ---------------------------------------------------------------------------------------------
 
   record(dir: "c" | "s", line: string): void {
-    if (this.transcriptTruncated) return;
-    const l = line.length > 1024 ? line.slice(0, 1024) + "…" : line;
-    this.transcriptBytes += l.length + 16;
-    if (this.transcriptBytes > this.o.limits.maxTranscriptBytes) {
-      this.transcriptTruncated = true;
-      return;
-    }
-    this.transcript.push({ dir, line: l, t: Date.now() - this.startedAt });
+    this.transcript.record(dir, line);
   }
 
   emit(id: EventId, fields?: Record<string, unknown>): void {
@@ -610,35 +419,12 @@ export class Session {
     if (wasInMessage) this.dropMessage("client-disconnect");
     this.mode = "closed";
     this.ended = true;
-    this.stopDataTimer();
-    clearTimeout(this.sessionTimer);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.timers.stop();
     this.socket.destroy();
     const endedAt = Date.now();
     this.emit("smtp.session.closed", { duration_ms: endedAt - this.startedAt, reason: this.closeReason, messages: this.messages, commands: this.commands });
-    this.o.hooks.sessionEnded({
-      id: this.id,
-      protocol: this.o.protocol,
-      channel: this.o.channel,
-      startedAt: this.startedAt,
-      endedAt,
-      srcIp: this.ctx.src_ip,
-      srcPort: this.ctx.src_port,
-      destIp: this.ctx.dest_ip,
-      destPort: this.ctx.dest_port,
-      target: this.o.target ?? null,
-      helo: this.helo,
-      rdns: this.rdns,
-      tls: this.tls,
-      auth: this.auth,
-      transcript: this.transcript,
-      transcriptTruncated: this.transcriptTruncated,
-      commands: this.commands,
-      messages: this.messages,
-      closeReason: this.closeReason,
-    });
+    this.o.hooks.sessionEnded(sessionRecord(this, endedAt));
   }
-  private endedRecorded = false;
 }
 
 function tlsInfo(s: TLSSocket, implicit: boolean): TlsInfo {
