@@ -24,6 +24,26 @@ export function parse<const O extends NonNullable<ParseArgsConfig["options"]>>(a
   }
 }
 
+/** `parse` for a command that also takes operands (FILE, PATH). */
+export function parseWithOperands<const O extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(parseMessage(err));
+  }
+}
+
+/** The sensor's store, read-only; a data dir without one ends the command with one line, exit 2. */
+export async function openStoreOrDie(dataDir: string): Promise<import("../store/types.js").StoreReader> {
+  const { openSqliteReader, NoStoreError } = await import("../store/sqlite/reader.js");
+  try {
+    return openSqliteReader(dataDir);
+  } catch (err) {
+    if (err instanceof NoStoreError) die(err.message, 2);
+    throw err;
+  }
+}
+
 /** The config a data command runs with: --config (or RELAYTRAP_CONFIG), RELAYTRAP_*, then --data-dir. */
 export function configOf(values: { config?: string | undefined; "data-dir"?: string | undefined }) {
   return loadConfig({ configFile: values.config, flags: values["data-dir"] !== undefined ? { dataDir: values["data-dir"] } : {} });

@@ -1,5 +1,5 @@
 // `report` (ARF / X-ARF for one stored message) and `feed` (MISP, CSV, JSON).
-import { UsageError, die, parse, configOf, parseSince } from "./args.js";
+import { UsageError, die, parse, configOf, parseSince, openStoreOrDie } from "./args.js";
 
 export async function cmdReport(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -17,15 +17,8 @@ export async function cmdReport(argv: string[]): Promise<void> {
   if (kind !== "source" && kind !== "dropbox") throw new UsageError(`--kind: expected source or dropbox, got "${kind}"`);
   if (values.message === undefined || !/^\d{1,15}$/.test(values.message)) throw new UsageError("report: --message ID is required (a stored message id)");
   const config = configOf(values);
-  const { openSqliteReader, NoStoreError } = await import("../store/sqlite/reader.js");
   const { buildReportForMessage } = await import("../reports/index.js");
-  let reader;
-  try {
-    reader = openSqliteReader(config.dataDir);
-  } catch (err) {
-    if (err instanceof NoStoreError) die(err.message, 2);
-    throw err;
-  }
+  const reader = await openStoreOrDie(config.dataDir);
   try {
     const out = await buildReportForMessage(reader, Number(values.message), { config, format, kind, to: values.to ?? null, includePrivate: values["include-private"] === true });
     process.stdout.write(out);
@@ -48,16 +41,9 @@ export async function cmdFeed(argv: string[]): Promise<void> {
   });
   if (format === "misp" && values.out === undefined) throw new UsageError("feed misp: --out DIR is required");
   const config = configOf(values);
-  const { openSqliteReader, NoStoreError } = await import("../store/sqlite/reader.js");
   const { feedData } = await import("../store/sqlite/feeds.js");
   const feeds = await import("../reports/feeds.js");
-  let reader;
-  try {
-    reader = openSqliteReader(config.dataDir);
-  } catch (err) {
-    if (err instanceof NoStoreError) die(err.message, 2);
-    throw err;
-  }
+  const reader = await openStoreOrDie(config.dataDir);
   const data = feedData(reader, values.since !== undefined ? parseSince(values.since) : 0);
   reader.close();
   const opts = { redactDropboxLocalParts: config.feeds.redactDropboxLocalParts, orgName: config.feeds.orgName, includePrivate: values["include-private"] === true };

@@ -1,7 +1,7 @@
 // Commands over a sensor's store: `export`, `analyze` (one message, --explain), `reanalyze`, `import`.
-import { parseArgs } from "node:util";
-import { UsageError, die, parseMessage, parse, configOf, dataDirOf, parseSince } from "./args.js";
+import { UsageError, die, parse, configOf, dataDirOf, parseSince, parseWithOperands, openStoreOrDie } from "./args.js";
 import { defaultHostname, loadConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
 
 export async function cmdExport(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -16,16 +16,9 @@ export async function cmdExport(argv: string[]): Promise<void> {
   if (format !== "jsonl" && format !== "mbox") throw new UsageError(`--format: expected jsonl or mbox, got "${format}"`);
   const kinds = ["relay-test", "spam", "other", "unknown"];
   if (values.kind !== undefined && !kinds.includes(values.kind)) throw new UsageError(`--kind: expected one of ${kinds.join(", ")}`);
-  const { openSqliteReader, NoStoreError } = await import("../store/sqlite/reader.js");
   const { exportMessages } = await import("../store/export.js");
   const dataDir = dataDirOf(values);
-  let reader;
-  try {
-    reader = openSqliteReader(dataDir);
-  } catch (err) {
-    if (err instanceof NoStoreError) die(err.message, 2);
-    throw err;
-  }
+  const reader = await openStoreOrDie(dataDir);
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE") process.exit(0);
   });
@@ -50,13 +43,7 @@ export async function cmdExport(argv: string[]): Promise<void> {
 }
 
 export async function cmdAnalyze(argv: string[]): Promise<void> {
-  let parsedArgs;
-  try {
-    parsedArgs = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
+  const { values, positionals } = parseWithOperands(argv, {
         "sensor-ip": { type: "string", multiple: true },
         "client-ip": { type: "string" },
         helo: { type: "string" },
@@ -64,15 +51,11 @@ export async function cmdAnalyze(argv: string[]): Promise<void> {
         rcpt: { type: "string", multiple: true },
         explain: { type: "boolean" },
         config: { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(parseMessage(err));
-  }
-  const { values, positionals } = parsedArgs;
+      });
   if (positionals.length !== 1) throw new UsageError("analyze: expected exactly one FILE.eml");
   const file = positionals[0]!;
-  const sensorIps = values["sensor-ip"] ?? loadConfig({ configFile: values.config }).sensorIps;
+  const config = loadConfig({ configFile: values.config });
+  const sensorIps = values["sensor-ip"] ?? config.sensorIps;
   const { readFileSync } = await import("node:fs");
   let raw: Buffer;
   try {
@@ -85,6 +68,7 @@ export async function cmdAnalyze(argv: string[]): Promise<void> {
     raw,
     { clientIp: values["client-ip"] ?? "", helo: values.helo ?? null, mailFrom: values["mail-from"] ?? null, rcptTo: values.rcpt ?? [] },
     sensorIps,
+    { sensorNames: sensorNamesOf(config) },
   );
   // A message starts with header fields ("Name: value"); anything else (binary, empty, a random text file) is not one.
   const validHeaders = parsed.headers.filter((h) => /^[!-9;-~]+$/.test(h.key));
@@ -102,10 +86,11 @@ export async function cmdReanalyze(argv: string[]): Promise<void> {
   const { NoStoreError } = await import("../store/sqlite/reader.js");
   const { analyzeRaw } = await import("../analysis/index.js");
   const sensorIps = values["sensor-ip"] ?? config.sensorIps;
+  const sensorNames = sensorNamesOf(config);
   try {
     const r = await reanalyzeStore(config.dataDir, async (row) => {
       const env = { clientIp: row.srcIp, helo: row.helo, mailFrom: row.mailFrom, rcptTo: row.rcptTo };
-      const { parsed, verdict } = await analyzeRaw(row.raw, env, [...sensorIps, row.destIp]);
+      const { parsed, verdict } = await analyzeRaw(row.raw, env, [...sensorIps, row.destIp], { sensorNames });
       return { verdict, hasHtml: parsed.html !== null };
     });
     const levels = (m: Partial<Record<string, number>>) => Object.entries(m).map(([k, n]) => `${k} ${n}`).join(", ") || "none";
@@ -121,18 +106,7 @@ export async function cmdReanalyze(argv: string[]): Promise<void> {
 }
 
 export async function cmdImport(argv: string[]): Promise<void> {
-  let parsedArgs;
-  try {
-    parsedArgs = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: { "data-dir": { type: "string" }, "sensor-ip": { type: "string", multiple: true }, config: { type: "string" } },
-    });
-  } catch (err) {
-    throw new UsageError(parseMessage(err));
-  }
-  const { values, positionals } = parsedArgs;
+  const { values, positionals } = parseWithOperands(argv, { "data-dir": { type: "string" }, "sensor-ip": { type: "string", multiple: true }, config: { type: "string" } });
   if (positionals.length !== 1) throw new UsageError("import: expected exactly one PATH");
   const { existsSync } = await import("node:fs");
   if (!existsSync(positionals[0]!)) die(`import: ${positionals[0]} does not exist`, 2);
@@ -165,4 +139,9 @@ export async function cmdImport(argv: string[]): Promise<void> {
     }
   }
   if (counts.failed > 0 && counts.imported === 0 && counts.duplicates === 0) process.exitCode = 1;
+}
+
+/** The sensor's own names as live ingest passes them (src/sensor.ts): role mail to them is never a relay test. */
+function sensorNamesOf(config: Config): ReadonlySet<string> {
+  return new Set([(config.hostname ?? defaultHostname()).toLowerCase().replace(/\.$/, "")]);
 }
