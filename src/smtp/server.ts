@@ -63,6 +63,9 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
 
   function run(socket: Socket, opts: Partial<SessionOptions> & Pick<SessionOptions, "protocol" | "channel">): void {
     socket.setNoDelay(true);
+    // The lookup goes in with the options: the constructor subscribes to it (set later, it would never be read).
+    // A handed-in socket's client is its peer's srcIp (the proxy client), not the socket's own address.
+    const clientIp = opts.peer?.srcIp ?? normalizeIp(socket.remoteAddress);
     const session = new Session(socket, {
       persona: o.persona,
       hostname: o.hostname,
@@ -71,10 +74,9 @@ export function createSmtpTrap(o: SmtpTrapOptions): SmtpTrap {
       jitterMs: o.jitterMs,
       secureContext: opts.protocol === "smtps" ? null : secureContext,
       hooks: o.hooks,
-      rdns: null,
+      rdns: o.rdns ? o.rdns(clientIp) : null,
       ...opts,
     });
-    if (o.rdns && !opts.peer) session.o.rdns = o.rdns(session.ctx.src_ip);
     admission.add(session);
     let resolveClosed!: () => void;
     sessionClosed.set(session, new Promise<void>((r) => (resolveClosed = r)));
