@@ -260,12 +260,16 @@ describe("smtp session (postfix persona)", () => {
       for (const c of clients) await c.reply();
       const ports = clients.map((c) => c.localPort);
       const t0 = Date.now();
-      for (const c of clients) assert.deepEqual(await c.reply(), ["421 4.4.2 mail.example.org Error: timeout exceeded"]);
-      assert.ok(Date.now() - t0 < 3000, `the 421s came after ${Date.now() - t0} ms`);
-      for (const port of ports) {
-        const closed = await s.waitEvent("smtp.session.closed", (e) => e.src_port === port);
-        assert.equal(closed.reason, "stress-idle-timeout");
-      }
+      // Five sessions are the high-water mark: whatever has idled past stressIdleTimeoutMs at a sweep gets the 421,
+      // and that ends the stress (a session a few ms younger is back under idleTimeoutMs, as in Postfix).
+      // (the port is read before the close: a closed socket has none)
+      const first = await Promise.race(clients.map((c, i) => c.reply().then((r) => ({ port: ports[i], r }), () => new Promise<never>(() => {}))));
+      assert.deepEqual(first.r, ["421 4.4.2 mail.example.org Error: timeout exceeded"]);
+      assert.ok(Date.now() - t0 < 3000, `the first 421 came after ${Date.now() - t0} ms`);
+      const closed = await s.waitEvent("smtp.session.closed", (e) => e.src_port === first.port);
+      assert.equal(closed.reason, "stress-idle-timeout");
+      assert.ok(s.sensor.smtp.activeSessions < 5);
+      for (const c of clients) c.destroy();
     } finally {
       await s.close();
     }
