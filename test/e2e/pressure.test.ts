@@ -14,9 +14,10 @@ const FLOOD_BYTES = 10 * 1024 * 1024;
  * Allowed RSS growth of the sensor while it is flooded: issue 14's 50 MB on Node 20 (measured +19 MB). Node 22+ (V8
  * 12-13) sizes its young generation by the machine's memory and grows the old generation later, so the same transient
  * garbage (the replies that fill the kernel's socket buffers before reading stops) peaks higher: +43 to +78 MB on Node
- * 24 here, with 10 MB and with 40 MB of flood alike; what is tested is that the growth is bounded, not the GC's timing.
+ * 24 here, with 10 MB and with 40 MB of flood alike (before the fix: +161 MB for 10 MB on Node 20, and growing with the
+ * input); what is tested is that the growth is bounded, not the GC's timing.
  */
-const MAX_RSS_GROWTH_KB = (Number(process.versions.node.split(".")[0]) >= 22 ? 90 : 50) * 1024;
+const MAX_RSS_GROWTH_KB = (Number(process.versions.node.split(".")[0]) >= 22 ? 100 : 50) * 1024;
 /** How long the flood runs while RSS is sampled. */
 const FLOOD_MS = 4000;
 /** Idle connections and the loopback sources they come from (127.0.0.2 ... 127.0.0.101). */
