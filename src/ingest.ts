@@ -3,13 +3,14 @@
 // What history leaves out (cutoff, events, delivery) it leaves out by not passing those options, not by another path.
 import { randomBytes } from "node:crypto";
 import { analyzeHere, type AnalysisPool } from "./analysis/pool.js";
+import { sensorNameSet } from "./analysis/sensor-names.js";
 import type { DeliveryEngine } from "./delivery/engine.js";
 import type { Dispatcher, EventContext } from "./events/dispatcher.js";
 import type { SourceCutoff } from "./policy/cutoff.js";
 import type { CompletedMessage, StoreOutcome } from "./smtp/session.js";
 import { analyzedColumns, MAX_STORED_TEXT_CHARS } from "./store/row.js";
 import { StoreError } from "./store/sqlite/writer.js";
-import type { NewMessage, StoredKind, StoreWriter } from "./store/types.js";
+import type { MessageColumns, NewMessage, StoredKind, StoreWriter } from "./store/types.js";
 
 /** Parse + analysis: the sensor's worker pool, or IN_THREAD. */
 export type Analyzer = Pick<AnalysisPool, "analyze">;
@@ -28,22 +29,12 @@ export interface LiveSession {
   tls: boolean;
 }
 
-export interface IngestMessage {
+export interface IngestMessage
+  extends Pick<MessageColumns, "sessionId" | "receivedAt" | "srcIp" | "srcPort" | "destIp" | "destPort" | "channel" | "helo" | "mailFrom" | "rcptTo"> {
   raw: Buffer;
-  /** The queue id the client was told; history gets a fresh one. */
+  /** The queue id the client was told; history gets a fresh one. (receivedAt: for history the original date; destIp:
+   * the address the client connected to, tested as a sensor IP along with IngestOptions.sensorIps.) */
   queueId?: string;
-  sessionId: string;
-  /** When the trap received it (history: the original date, back in time). */
-  receivedAt: number;
-  srcIp: string;
-  srcPort: number;
-  /** The address the client connected to: tested as a sensor IP along with IngestOptions.sensorIps. */
-  destIp: string;
-  destPort: number;
-  channel: string;
-  helo: string | null;
-  mailFrom: string | null;
-  rcptTo: string[];
   session?: LiveSession;
 }
 
@@ -87,7 +78,7 @@ const historyContext = (m: IngestMessage): EventContext => ({
 });
 
 export function createIngest(o: IngestOptions): Ingest {
-  const sensorNames: ReadonlySet<string> = new Set(o.sensorNames.map((n) => n.toLowerCase().replace(/\.$/, "")).filter((n) => n !== ""));
+  const sensorNames = sensorNameSet(o.sensorNames);
 
   return async (m) => {
     // The tested IP is the one the client connected to, or (behind NAT) a configured public address.

@@ -2,6 +2,7 @@
 import { UsageError, die, parse, configOf, dataDirOf, parseSince, parseWithOperands, openStoreOrDie } from "./args.js";
 import { defaultHostname, loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { sensorNameSet } from "../analysis/sensor-names.js";
 
 export async function cmdExport(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -143,5 +144,5 @@ export async function cmdImport(argv: string[]): Promise<void> {
 
 /** The sensor's own names as live ingest passes them (src/sensor.ts): role mail to them is never a relay test. */
 function sensorNamesOf(config: Config): ReadonlySet<string> {
-  return new Set([(config.hostname ?? defaultHostname()).toLowerCase().replace(/\.$/, "")]);
+  return sensorNameSet([config.hostname ?? defaultHostname()]);
 }

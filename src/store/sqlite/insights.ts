@@ -2,6 +2,7 @@
 // campaign grouping works on. Each reads the rows of a time range by its index; callers cache the answers.
 import type { CampaignInput } from "../../analysis/campaigns.js";
 import type { StoreReader } from "../types.js";
+import { parseJsonArray } from "./web.js";
 
 /** Text body characters a campaign's body hash covers (a run's copies differ, if at all, further down). */
 export const CAMPAIGN_BODY_CHARS = 16_384;
@@ -56,15 +57,6 @@ export function topCredentials(r: StoreReader, since: number, limit: number): Cr
   );
 }
 
-function parseJsonArray(s: unknown): string[] {
-  if (typeof s !== "string") return [];
-  try {
-    const v: unknown = JSON.parse(s);
-    return Array.isArray(v) ? v.map(String) : [];
-  } catch {
-    return [];
-  }
-}
 
 /** The newest spam messages since a time, at most `limit`, in the form the campaign grouping reads. */
 export function campaignInputs(r: StoreReader, since: number, limit: number): CampaignInput[] {

@@ -69,7 +69,8 @@ export function decodeCursor(s: string, sort: MessageSort = "received"): CursorV
   return ok ? (v as CursorValues) : null;
 }
 
-function parseJsonArray(s: unknown): string[] {
+/** A JSON array column as strings; anything else (NULL, bad JSON) is empty. */
+export function parseJsonArray(s: unknown): string[] {
   if (typeof s !== "string") return [];
   try {
     const v: unknown = JSON.parse(s);
